@@ -1,0 +1,1 @@
+"""Workstation side: produce the quantized TFLite files the device runs, and check them."""

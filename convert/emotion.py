@@ -1,0 +1,180 @@
+"""Keras emotion model -> quantized TFLite, checked against the float model on the validation split.
+
+Full-integer int8 (int8 input and output) is the default: the representative set is drawn,
+stratified by class, from real cleaned training crops. ``float16`` and ``dynamic`` (int8 weights,
+float activations) are there for comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.labels import EMOTIONS
+from edge.metrics import classification_report
+from edge.runtime import TFLiteModel, dequantize, quantize
+from training import data as fer
+from training.train import split_names
+
+MODES = ("int8", "float16", "dynamic")
+
+
+@dataclass(frozen=True)
+class EmotionConversion:
+    out: str
+    mode: str
+    bytes: int
+    sha256: str
+    calibration_samples: int
+    seed: int
+    validation_split: str
+    n: int
+    float_accuracy: float
+    float_macro_f1: float
+    quantized_accuracy: float
+    quantized_macro_f1: float
+    agreement: float  # share of validation crops where float and quantized models pick the same class
+    quantized_per_class_recall: dict[str, float]
+    ms_per_face: float
+    runtime: str
+    tensorflow: str
+    seconds: float
+
+
+def _tf():
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise SystemExit(
+            "moodcast convert needs the workstation extra: pip install 'moodcast[train]' (TensorFlow)"
+        ) from None
+    return tf
+
+
+def stratified_sample(faces: fer.FaceSet, n: int, seed: int) -> np.ndarray:
+    """About ``n`` crops with every class in its training proportion (at least a few each)."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for label in range(len(EMOTIONS)):
+        members = np.flatnonzero(faces.labels == label)
+        take = max(8, round(n * len(members) / len(faces)))
+        picks.append(rng.choice(members, min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(picks))
+
+
+def to_tflite(model, mode: str, calibration: np.ndarray | None) -> bytes:
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if mode == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif mode == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([calibration[i : i + 1]] for i in range(len(calibration)))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    else:
+        raise SystemExit(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return converter.convert()
+
+
+def predict_tflite(model: TFLiteModel, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, float]:
+    """Probabilities for grey crops ``(N, S, S)`` and the median ms per single-face invoke."""
+    out = []
+    for i in range(0, len(images), batch):
+        x = quantize(images[i : i + batch, ..., None].astype(np.float32), model.inputs[0])
+        out.append(dequantize(model.run(x)[0], model.outputs[0]))
+    one = quantize(images[:1, ..., None].astype(np.float32), model.inputs[0])
+    model.run(one)
+    times = []
+    for _ in range(200):
+        t = time.perf_counter()
+        model.run(one)
+        times.append(time.perf_counter() - t)
+    return np.concatenate(out), float(np.median(times) * 1e3)
+
+
+def convert_emotion(
+    model_path: str | Path, calib: str | Path, out: str | Path, mode: str = "int8", samples: int = 500, seed: int = 0
+) -> EmotionConversion:
+    """Convert, then measure float vs quantized on the validation split of ``calib``'s data."""
+    import keras
+
+    started = time.monotonic()
+    tf = _tf()
+    model_path, out = Path(model_path), Path(out)
+    try:
+        model = keras.saving.load_model(model_path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{model_path}: cannot load the Keras model ({exc})") from None
+    size = int(model.input_shape[1])
+    train_split, val_split = split_names(calib)
+    train_set = fer.load(calib, train_split, size)
+    val_set = fer.load(calib, val_split, size)
+    train_set, _ = fer.clean(train_set, val_set)
+    picks = stratified_sample(train_set, samples, seed)
+    calibration = train_set.images[picks][..., None].astype(np.float32)
+    content = to_tflite(model, mode, calibration)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+
+    float_probs = model.predict(val_set.images[..., None].astype(np.float32), batch_size=512, verbose=0)
+    tflite = TFLiteModel(out, num_threads=1)
+    quant_probs, ms = predict_tflite(tflite, val_set.images)
+    f_pred, q_pred = float_probs.argmax(1), quant_probs.argmax(1)
+    f_rep = classification_report(val_set.labels, f_pred)
+    q_rep = classification_report(val_set.labels, q_pred)
+    return EmotionConversion(
+        out=str(out),
+        mode=mode,
+        bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        calibration_samples=len(picks),
+        seed=seed,
+        validation_split=f"{calib} {val_split}",
+        n=len(val_set),
+        float_accuracy=f_rep.accuracy,
+        float_macro_f1=f_rep.macro_f1,
+        quantized_accuracy=q_rep.accuracy,
+        quantized_macro_f1=q_rep.macro_f1,
+        agreement=float((f_pred == q_pred).mean()),
+        quantized_per_class_recall={k: round(v.recall, 4) for k, v in q_rep.per_class.items()},
+        ms_per_face=ms,
+        runtime=tflite.runtime,
+        tensorflow=tf.__version__,
+        seconds=round(time.monotonic() - started, 1),
+    )
+
+
+def write_card_data(result: EmotionConversion, run_dir: Path | None, card: Path) -> dict:
+    """The machine-readable model card: conversion results plus the training run's record."""
+    data = {
+        "model": Path(result.out).name,
+        "task": "facial expression, 7 classes",
+        "labels": list(EMOTIONS),
+        "input": {
+            "shape": [1, 48, 48, 1],
+            "colour": "grey (OpenCV RGB2GRAY weights)",
+            "values": "pixel value 0-255; int8 tensor = pixel - 128 (scale 1.0, zero point -128)",
+            "framing": "square crop around the face box, side = larger box side x (1 + margin)",
+        },
+        "output": "int8 probabilities (softmax), dequantize with the tensor's scale and zero point",
+        "conversion": asdict(result),
+        "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
+    }
+    if run_dir is not None:
+        for name in ("config.json", "state.json", "metrics.json", "cleaning.json"):
+            p = run_dir / name
+            if p.exists():
+                data[f"training_{p.stem}"] = json.loads(p.read_text())
+    card.write_text(json.dumps(data, indent=2) + "\n")
+    return data

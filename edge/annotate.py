@@ -1,0 +1,40 @@
+"""Draw a frame's result: a box and an emotion label per face, the scene and genre on top."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edge.pipeline import FrameResult
+
+COLOURS = {  # RGB
+    "angry": (230, 57, 70),
+    "disgust": (106, 153, 78),
+    "fear": (155, 93, 229),
+    "happy": (255, 190, 11),
+    "neutral": (173, 181, 189),
+    "sad": (58, 134, 255),
+    "surprise": (255, 0, 110),
+}
+
+
+def _label(image: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int]) -> None:
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1
+    (w, h), base = cv2.getTextSize(text, font, scale, thick)
+    y = max(y, h + base + 2)
+    cv2.rectangle(image, (x, y - h - base - 2), (x + w + 4, y), colour, -1)
+    cv2.putText(image, text, (x + 2, y - base), font, scale, (0, 0, 0), thick, cv2.LINE_AA)
+
+
+def draw(rgb: np.ndarray, result: FrameResult) -> np.ndarray:
+    """A copy of ``rgb`` with the result drawn on it."""
+    out = rgb.copy()
+    for face in result.faces:
+        b = face.face.box
+        colour = COLOURS[face.emotion.label]
+        p0, p1 = (int(b.x), int(b.y)), (int(b.x + b.w), int(b.y + b.h))
+        cv2.rectangle(out, p0, p1, colour, 2)
+        _label(out, f"{face.emotion.label} {face.emotion.confidence:.0%}", p0[0], p0[1] - 2, colour)
+    scene = result.scene.emotion or "no face"
+    _label(out, f"scene: {scene}  genre: {result.recommendation.genre or '-'}", 4, 20, (255, 255, 255))
+    return out

@@ -1,0 +1,109 @@
+"""Benchmark the pipeline: per-stage latency (p50/p95), frames per second and peak RSS."""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.config import Config
+from edge.pipeline import Pipeline
+from edge.sources.base import SourceError
+from edge.sources.images import IMAGE_SUFFIXES, decode_image
+
+STAGES = ("decode", "detect", "classify", "recommend")
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    input: str
+    frames: int
+    threads: int
+    runtime: str
+    faces_per_frame: float
+    stages: dict[str, dict[str, float]]  # stage -> {"p50": ms, "p95": ms}
+    pipeline_ms_p50: float  # detect + classify + recommend (decode excluded)
+    pipeline_ms_p95: float
+    fps: float  # end to end, decode included
+    rss_mb: float  # peak resident set size of this process
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def format(self) -> str:
+        lines = [
+            f"input {self.input}: {self.frames} frames, {self.faces_per_frame:.1f} faces/frame, "
+            f"{self.threads} thread(s), {self.runtime}",
+            f"{'stage':<12}{'p50 ms':>9}{'p95 ms':>9}",
+        ]
+        for name, s in self.stages.items():
+            lines.append(f"{name:<12}{s['p50']:>9.3f}{s['p95']:>9.3f}")
+        lines.append(f"{'pipeline':<12}{self.pipeline_ms_p50:>9.3f}{self.pipeline_ms_p95:>9.3f}   (decode excluded)")
+        lines.append(f"fps {self.fps:.1f} (decode included)   peak RSS {self.rss_mb:.1f} MB")
+        return "\n".join(lines)
+
+
+def _frames(path: Path, count: int):
+    """(decode ms, RGB frame) pairs: an image decoded from its bytes each time, or video frames."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        data = path.read_bytes()
+        for _ in range(count):
+            t = time.perf_counter()
+            rgb = decode_image(data, str(path))
+            yield (time.perf_counter() - t) * 1e3, rgb
+        return
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise SourceError(f"{path}: cannot open as image or video")
+    n = 0
+    while n < count:
+        t = time.perf_counter()
+        ok, bgr = capture.read()
+        if not ok:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            continue
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        yield (time.perf_counter() - t) * 1e3, rgb
+        n += 1
+    capture.release()
+
+
+def run_bench(config: Config, input_path: str | Path, frames: int = 300, warmup: int = 10) -> BenchReport:
+    path = Path(input_path)
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    pipeline = Pipeline.from_config(config)
+    times: dict[str, list[float]] = {s: [] for s in STAGES}
+    faces = 0
+    ts = 0.0
+    started = None
+    for i, (decode_ms, rgb) in enumerate(_frames(path, frames + warmup)):
+        if i == warmup:
+            started = time.perf_counter()
+        result = pipeline.process(rgb, ts)
+        ts += 0.1
+        if i < warmup:
+            continue
+        times["decode"].append(decode_ms)
+        for stage, ms in result.timings_ms.items():
+            times[stage].append(ms)
+        faces += len(result.faces)
+    elapsed = time.perf_counter() - started
+    total = np.array(times["detect"]) + np.array(times["classify"]) + np.array(times["recommend"])
+    stages = {s: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} for s, v in times.items()}
+    return BenchReport(
+        input=str(path),
+        frames=frames,
+        threads=config.runtime.threads,
+        runtime=pipeline.classifier.model.runtime,
+        faces_per_frame=faces / frames,
+        stages=stages,
+        pipeline_ms_p50=float(np.percentile(total, 50)),
+        pipeline_ms_p95=float(np.percentile(total, 95)),
+        fps=frames / elapsed,
+        rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )

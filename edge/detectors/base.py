@@ -1,0 +1,75 @@
+"""What every face detector returns, and the interface each backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Box:
+    """Axis-aligned box in pixels, top-left origin."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def area(self) -> float:
+        return max(self.w, 0.0) * max(self.h, 0.0)
+
+    def as_list(self) -> list[float]:
+        return [round(self.x, 1), round(self.y, 1), round(self.w, 1), round(self.h, 1)]
+
+
+@dataclass(frozen=True)
+class Face:
+    box: Box
+    score: float
+    keypoints: tuple[tuple[float, float], ...] = ()  # eyes first (right, left as seen), then others
+
+
+class FaceDetector(Protocol):
+    """One backend: RGB ``uint8`` frame (H, W, 3) in, faces out, best first."""
+
+    name: str
+
+    def detect(self, rgb: np.ndarray) -> list[Face]: ...
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between boxes ``(N, 4)`` and ``(M, 4)`` given as x, y, w, h."""
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def weighted_nms(
+    boxes: np.ndarray, scores: np.ndarray, extra: np.ndarray, iou: float
+) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    """MediaPipe's weighted non-maximum suppression.
+
+    Each kept detection is the score-weighted mean (box and ``extra``, e.g. keypoints) of the
+    candidates that overlap the best remaining one by more than ``iou``; it keeps the best score.
+    """
+    order = np.argsort(-scores)
+    boxes, scores, extra = boxes[order], scores[order], extra[order]
+    alive = np.ones(len(scores), bool)
+    kept = []
+    for i in range(len(scores)):
+        if not alive[i]:
+            continue
+        overlaps = iou_matrix(boxes[i : i + 1], boxes)[0]
+        group = alive & (overlaps > iou)
+        group[i] = True
+        w = scores[group][:, None]
+        kept.append(((boxes[group] * w).sum(0) / w.sum(), float(scores[i]), (extra[group] * w).sum(0) / w.sum()))
+        alive &= ~group
+    return kept

@@ -1,0 +1,92 @@
+"""Emotion classifier: face crops framed like FER2013's, through the int8 model, batched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.detectors.base import Box
+from edge.labels import EMOTIONS
+from edge.runtime import ModelError, TFLiteModel, dequantize, quantize
+
+# FER2013 faces are framed wider than a detector's tight box: the crop side is the box's
+# larger side times (1 + margin), centred on the box moved down by shift_y box heights.
+# Values measured end to end on expressions-dev (see README: "Crop framing").
+DEFAULT_MARGIN = 0.25
+DEFAULT_SHIFT_Y = 0.0
+
+
+@dataclass(frozen=True)
+class EmotionOptions:
+    model: Path
+    num_threads: int = 1
+    margin: float = DEFAULT_MARGIN
+    shift_y: float = DEFAULT_SHIFT_Y
+
+
+@dataclass(frozen=True)
+class Emotion:
+    label: str
+    confidence: float
+    probabilities: np.ndarray  # (7,) in EMOTIONS order
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities)}
+
+
+def crop_face(grey: np.ndarray, box: Box, size: int, margin: float, shift_y: float = 0.0) -> np.ndarray:
+    """Square ``size``² crop around ``box``, padded by edge replication where it leaves the frame."""
+    side = max(int(round(max(box.w, box.h) * (1 + margin))), 1)
+    x0 = int(round(box.x + box.w / 2 - side / 2))
+    y0 = int(round(box.y + box.h / 2 + shift_y * box.h - side / 2))
+    h, w = grey.shape
+    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
+    if pad:
+        grey = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = x0 + pad, y0 + pad
+    region = grey[y0 : y0 + side, x0 : x0 + side]
+    return cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+
+
+class EmotionClassifier:
+    """The 7-class expression model over grey crops; one invoke for all faces of a frame."""
+
+    def __init__(self, options: EmotionOptions):
+        self.options = options
+        self.model = TFLiteModel(options.model, options.num_threads)
+        spec = self.model.inputs[0]
+        if len(spec.shape) != 4 or spec.shape[1] != spec.shape[2] or spec.shape[3] != 1:
+            raise ModelError(f"{options.model}: expected a grey square input (1, S, S, 1), got {spec.shape}")
+        self.model.expect([spec.shape[1:]], [(len(EMOTIONS),)])
+        self.size = spec.shape[1]
+
+    @classmethod
+    def create_from_model_path(cls, path: str | Path, **kwargs) -> EmotionClassifier:
+        return cls(EmotionOptions(Path(path), **kwargs))
+
+    def classify_crops(self, crops: np.ndarray) -> list[Emotion]:
+        """Grey ``uint8`` crops ``(N, S, S)`` already framed and sized."""
+        if len(crops) == 0:
+            return []
+        x = quantize(crops.astype(np.float32)[..., None], self.model.inputs[0])
+        probs = dequantize(self.model.run(x)[0], self.model.outputs[0])
+        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
+        return [Emotion(EMOTIONS[int(p.argmax())], float(p.max()), p) for p in probs]
+
+    def crops(self, grey: np.ndarray, boxes: list[Box]) -> np.ndarray:
+        o = self.options
+        return (
+            np.stack([crop_face(grey, b, self.size, o.margin, o.shift_y) for b in boxes])
+            if boxes
+            else np.zeros((0, self.size, self.size), np.uint8)
+        )
+
+    def classify(self, rgb: np.ndarray, boxes: list[Box]) -> list[Emotion]:
+        """One emotion per face box of an RGB frame."""
+        if not boxes:
+            return []
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        return self.classify_crops(self.crops(grey, boxes))

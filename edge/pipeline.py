@@ -1,0 +1,111 @@
+"""One frame through every stage: detect -> classify -> scene -> recommend. No I/O but the models."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.config import Config
+from edge.detectors import Face, FaceDetector, create_detector
+from edge.emotion import Emotion, EmotionClassifier, EmotionOptions
+from edge.recommend import GenreRecommender, Recommendation, RecommendOptions
+from edge.scene import Scene, SceneFace, SceneOptions, SceneTracker
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    face: Face
+    emotion: Emotion
+
+    def as_dict(self) -> dict:
+        return {
+            "box": self.face.box.as_list(),
+            "score": round(self.face.score, 4),
+            "emotion": self.emotion.label,
+            "confidence": round(self.emotion.confidence, 4),
+            "probabilities": self.emotion.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    ts: float
+    faces: list[FaceResult]
+    scene: Scene
+    recommendation: Recommendation
+    timings_ms: dict[str, float]
+
+    def as_dict(self) -> dict:
+        s = self.scene
+        return {
+            "faces": [f.as_dict() for f in self.faces],
+            "scene": {
+                "emotion": s.emotion,
+                "confidence": round(s.confidence, 4),
+                "probabilities": s.probabilities_dict(),
+                "valence": round(s.valence, 4),
+                "arousal": round(s.arousal, 4),
+                "faces": s.faces,
+            },
+            "genre": self.recommendation.genre,
+            "strategy": self.recommendation.strategy,
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }
+
+
+def scene_options(config: Config) -> SceneOptions:
+    c = config.scene
+    return SceneOptions(c.mode, c.smoothing_s, c.min_dwell_s, c.switch_margin, c.no_face_after_s)
+
+
+def recommend_options(config: Config) -> RecommendOptions:
+    c = config.recommend
+    genres = {name: (float(v), float(a)) for name, (v, a) in c.genres.items()}
+    return RecommendOptions(
+        c.strategy, genres, dict(c.match), c.idle_genre, c.step_valence, c.step_s, c.goal_valence, c.goal_arousal
+    )
+
+
+class Pipeline:
+    """The stages wired together; ``process`` one RGB frame at a time, in time order."""
+
+    def __init__(
+        self, detector: FaceDetector, classifier: EmotionClassifier, scene: SceneTracker, recommender: GenreRecommender
+    ):
+        self.detector = detector
+        self.classifier = classifier
+        self.scene = scene
+        self.recommender = recommender
+
+    @classmethod
+    def from_config(cls, config: Config, still: bool = False) -> Pipeline:
+        """Build every stage from ``config``; ``still`` analyses independent images (no smoothing)."""
+        threads = config.runtime.threads
+        detector = create_detector(
+            config.detector.name,
+            config.detector_model(),
+            config.detector.score_threshold,
+            threads,
+            config.detector.max_faces,
+        )
+        e = config.emotion
+        classifier = EmotionClassifier(EmotionOptions(e.model, threads, e.margin, e.shift_y))
+        options = scene_options(config)
+        if still:
+            options = SceneOptions(options.mode, 0.0, 0.0, 0.0, 0.0)
+        return cls(detector, classifier, SceneTracker(options), GenreRecommender(recommend_options(config)))
+
+    def process(self, rgb: np.ndarray, ts: float | None = None) -> FrameResult:
+        ts = time.time() if ts is None else ts
+        t0 = time.perf_counter()
+        faces = self.detector.detect(rgb)
+        t1 = time.perf_counter()
+        emotions = self.classifier.classify(rgb, [f.box for f in faces])
+        t2 = time.perf_counter()
+        scene = self.scene.update([SceneFace(f.box.area, e.probabilities) for f, e in zip(faces, emotions)], ts)
+        recommendation = self.recommender.recommend(scene, ts)
+        t3 = time.perf_counter()
+        timings = {"detect": (t1 - t0) * 1e3, "classify": (t2 - t1) * 1e3, "recommend": (t3 - t2) * 1e3}
+        return FrameResult(ts, [FaceResult(f, e) for f, e in zip(faces, emotions)], scene, recommendation, timings)

@@ -1,0 +1,123 @@
+"""Genre recommender: from the smoothed scene to a music genre.
+
+Strategies:
+
+- ``match``: mood-congruent; each emotion has its genre (``match`` table).
+- ``uplift``: the music-therapy iso principle. Start with music that matches the listener's mood
+  (valence, arousal), then every ``step_s`` seconds move the target ``step_valence`` toward
+  ``goal_valence`` (and the arousal toward ``goal_arousal``); the genre is the one whose
+  coordinates lie nearest the target. A positive mood needs no lifting and gets ``match``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.labels import EMOTIONS
+from edge.scene import Scene
+
+# (valence, arousal) of each genre, placed on the same circumplex as the emotions.
+DEFAULT_GENRES: dict[str, tuple[float, float]] = {
+    "metal": (-0.5, 0.9),
+    "punk": (-0.3, 0.8),
+    "rock": (0.1, 0.7),
+    "electronic": (0.4, 0.8),
+    "dance": (0.8, 0.8),
+    "pop": (0.7, 0.5),
+    "funk": (0.6, 0.4),
+    "soul": (0.4, 0.1),
+    "indie": (0.1, 0.2),
+    "jazz": (0.3, -0.1),
+    "reggae": (0.5, -0.1),
+    "lo-fi": (0.1, -0.4),
+    "acoustic": (0.3, -0.3),
+    "classical": (0.2, -0.5),
+    "ambient": (0.0, -0.7),
+    "blues": (-0.5, -0.3),
+}
+DEFAULT_MATCH: dict[str, str] = {
+    "angry": "metal",
+    "disgust": "punk",
+    "fear": "ambient",
+    "happy": "pop",
+    "neutral": "lo-fi",
+    "sad": "blues",
+    "surprise": "electronic",
+}
+STRATEGIES = ("match", "uplift")
+
+
+@dataclass(frozen=True)
+class RecommendOptions:
+    strategy: str = "match"
+    genres: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_GENRES))
+    match: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MATCH))
+    idle_genre: str = ""  # genre while nobody is in view; "" publishes null
+    step_valence: float = 0.15
+    step_s: float = 120.0
+    goal_valence: float = 0.5
+    goal_arousal: float = 0.3
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"recommend.strategy must be one of {STRATEGIES}, not {self.strategy!r}")
+        missing = [e for e in EMOTIONS if e not in self.match]
+        if missing:
+            raise ValueError(f"recommend.match has no genre for {missing}")
+        unknown = sorted({g for g in self.match.values() if g not in self.genres})
+        if unknown:
+            raise ValueError(f"recommend.match names genres not in recommend.genres: {unknown}")
+        if self.step_s <= 0 or self.step_valence <= 0:
+            raise ValueError("recommend.step_s and recommend.step_valence must be > 0")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    genre: str | None
+    strategy: str
+    target_valence: float
+    target_arousal: float
+
+
+class GenreRecommender:
+    """Stateful under ``uplift`` (the session's start); feed it every scene in time order."""
+
+    def __init__(self, options: RecommendOptions | None = None):
+        self.options = options or RecommendOptions()
+        self._names = list(self.options.genres)
+        self._coords = np.array([self.options.genres[n] for n in self._names], np.float32)
+        self._session: tuple[float, float, float] | None = None  # start ts, valence, arousal
+        self.strategy = self.options.strategy
+
+    def set_strategy(self, strategy: str) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+        self.strategy, self._session = strategy, None
+
+    def nearest(self, valence: float, arousal: float) -> str:
+        d = ((self._coords - (valence, arousal)) ** 2).sum(axis=1)
+        return self._names[int(d.argmin())]
+
+    def recommend(self, scene: Scene, ts: float) -> Recommendation:
+        o = self.options
+        if scene.emotion is None:
+            self._session = None
+            return Recommendation(o.idle_genre or None, self.strategy, 0.0, 0.0)
+        matched = o.match[scene.emotion]
+        if self.strategy == "match" or scene.valence >= o.goal_valence:
+            self._session = None
+            return Recommendation(matched, self.strategy, scene.valence, scene.arousal)
+        if self._session is None:
+            self._session = (ts, scene.valence, scene.arousal)
+            return Recommendation(matched, self.strategy, scene.valence, scene.arousal)
+        start, v0, a0 = self._session
+        steps = int((ts - start) // o.step_s)
+        if steps == 0:
+            return Recommendation(matched, self.strategy, v0, a0)
+        # The mood may lift faster than the plan: never aim below where the listener already is.
+        target_v = min(max(v0 + steps * o.step_valence, scene.valence), o.goal_valence)
+        progress = (target_v - v0) / max(o.goal_valence - v0, 1e-6)
+        target_a = a0 + (o.goal_arousal - a0) * progress
+        return Recommendation(self.nearest(target_v, target_a), self.strategy, target_v, target_a)

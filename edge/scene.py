@@ -1,0 +1,138 @@
+"""Scene state: one emotion for what the camera sees, smoothed over time so it does not flap.
+
+Per frame, the faces' probabilities are combined (``largest`` face only, e.g. a car's driver, or
+``room``: area-weighted mean), smoothed with an exponential moving average whose time constant
+is in seconds (so it behaves the same at any frame rate), and the reported emotion changes only
+when a new one has led by ``switch_margin`` for ``min_dwell_s``. "No face" is a state too: after
+``no_face_after_s`` without a face the scene emotion becomes ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.labels import EMOTIONS
+
+# Circumplex coordinates (valence, arousal) of each emotion, after Russell (1980) and the
+# placements commonly used for FER classes; neutral sits at the origin.
+CIRCUMPLEX = {
+    "angry": (-0.6, 0.7),
+    "disgust": (-0.7, 0.3),
+    "fear": (-0.6, 0.6),
+    "happy": (0.8, 0.4),
+    "neutral": (0.0, 0.0),
+    "sad": (-0.7, -0.4),
+    "surprise": (0.3, 0.8),
+}
+_VA = np.array([CIRCUMPLEX[e] for e in EMOTIONS], np.float32)
+
+
+def valence_arousal(probabilities: np.ndarray) -> tuple[float, float]:
+    """Expected (valence, arousal) under the emotion probabilities, each in [-1, 1]."""
+    v, a = probabilities @ _VA
+    return float(v), float(a)
+
+
+@dataclass(frozen=True)
+class SceneOptions:
+    mode: str = "largest"  # or "room"
+    smoothing_s: float = 1.5  # EMA time constant; 0 = no smoothing
+    min_dwell_s: float = 3.0
+    switch_margin: float = 0.1
+    no_face_after_s: float = 2.0
+
+    def __post_init__(self):
+        if self.mode not in ("largest", "room"):
+            raise ValueError(f"scene.mode must be 'largest' or 'room', not {self.mode!r}")
+        for key in ("smoothing_s", "min_dwell_s", "switch_margin", "no_face_after_s"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"scene.{key} must be >= 0")
+
+
+@dataclass(frozen=True)
+class SceneFace:
+    """What the scene needs of a face: its area and its probabilities."""
+
+    area: float
+    probabilities: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scene:
+    emotion: str | None  # None: nobody in view
+    confidence: float
+    probabilities: np.ndarray
+    valence: float
+    arousal: float
+    faces: int
+    changed: bool  # the reported emotion differs from the previous frame's
+
+    def probabilities_dict(self) -> dict[str, float]:
+        return {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities)}
+
+
+def combine(faces: list[SceneFace], mode: str) -> np.ndarray:
+    """One probability vector for a frame's faces."""
+    if mode == "largest":
+        return max(faces, key=lambda f: f.area).probabilities
+    weights = np.array([f.area for f in faces], np.float32)
+    stacked = np.stack([f.probabilities for f in faces])
+    return (weights[:, None] * stacked).sum(0) / max(float(weights.sum()), 1e-6)
+
+
+class SceneTracker:
+    """Stateful: feed it every frame in time order."""
+
+    def __init__(self, options: SceneOptions | None = None):
+        self.options = options or SceneOptions()
+        self._smoothed: np.ndarray | None = None
+        self._last_ts: float | None = None
+        self._last_face_ts: float | None = None
+        self._emotion: str | None = None
+        self._challenger: str | None = None
+        self._challenger_since = 0.0
+
+    def update(self, faces: list[SceneFace], ts: float) -> Scene:
+        o = self.options
+        previous = self._emotion
+        dt = 0.0 if self._last_ts is None else max(ts - self._last_ts, 0.0)
+        self._last_ts = ts
+        if faces:
+            current = combine(faces, o.mode)
+            self._last_face_ts = ts
+            if self._smoothed is None or o.smoothing_s == 0:
+                self._smoothed = current.astype(np.float32)
+            else:
+                alpha = 1 - math.exp(-dt / o.smoothing_s)
+                self._smoothed = (1 - alpha) * self._smoothed + alpha * current
+            self._decide(ts)
+        elif self._last_face_ts is None or ts - self._last_face_ts >= o.no_face_after_s:
+            self._smoothed, self._emotion, self._challenger = None, None, None
+        if self._smoothed is None:
+            return Scene(None, 0.0, np.zeros(len(EMOTIONS), np.float32), 0.0, 0.0, len(faces), previous is not None)
+        probs = self._smoothed
+        v, a = valence_arousal(probs)
+        confidence = float(probs[EMOTIONS.index(self._emotion)])
+        return Scene(self._emotion, confidence, probs, v, a, len(faces), self._emotion != previous)
+
+    def _decide(self, ts: float) -> None:
+        """Hysteresis: switch only to a leader that beat the current emotion for min_dwell_s."""
+        probs = self._smoothed
+        leader = EMOTIONS[int(probs.argmax())]
+        if self._emotion is None:
+            self._emotion, self._challenger = leader, None
+            return
+        if leader == self._emotion:
+            self._challenger = None
+            return
+        lead = probs[EMOTIONS.index(leader)] - probs[EMOTIONS.index(self._emotion)]
+        if lead < self.options.switch_margin:
+            self._challenger = None
+            return
+        if self._challenger != leader:
+            self._challenger, self._challenger_since = leader, ts
+        if ts - self._challenger_since >= self.options.min_dwell_s:
+            self._emotion, self._challenger = leader, None

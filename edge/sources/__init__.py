@@ -1,0 +1,86 @@
+"""Frame sources behind one interface, chosen from a URI, and a wrapper that reopens on failure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.sources.base import Frame, FrameSource, SourceError
+from edge.sources.images import IMAGE_SUFFIXES, ImageSource
+from edge.sources.opencv import OpenCVSource
+from edge.sources.picamera import Picamera2Source
+
+__all__ = ["Frame", "FrameSource", "ResilientSource", "SourceError", "open_source"]
+
+
+def open_source(
+    uri: str, width: int = 640, height: int = 480, loop: bool = False, realtime: bool = True, fps: float = 0.0
+) -> FrameSource:
+    """``picamera2[:N]``, a camera index, ``/dev/videoN``, a stream URL, a video file, an image or a folder."""
+    if uri == "picamera2" or uri.startswith("picamera2:"):
+        index = uri.partition(":")[2] or "0"
+        if not index.isdigit():
+            raise SourceError(f"{uri}: expected picamera2 or picamera2:<camera number>")
+        return Picamera2Source(int(index), width, height)
+    path = Path(uri)
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(path, loop, fps)
+    return OpenCVSource(uri, width, height, loop, realtime)
+
+
+@dataclass(frozen=True)
+class SourceFailure:
+    error: str
+    attempt: int
+    retry_in_s: float
+
+
+class ResilientSource:
+    """Reopens a live source that fails, with exponential backoff; files end normally.
+
+    Each failure is reported through ``on_failure`` (the daemon publishes it) and never swallowed.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], FrameSource],
+        on_failure: Callable[[SourceFailure], None],
+        max_backoff_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
+    ):
+        self.factory = factory
+        self.on_failure = on_failure
+        self.max_backoff_s = max_backoff_s
+        self.sleep = sleep
+        self.should_stop = should_stop
+        self._source: FrameSource | None = None
+        self.failures = 0
+
+    @property
+    def name(self) -> str:
+        return self._source.name if self._source else "source"
+
+    def frames(self) -> Iterator[Frame]:
+        attempt = 0
+        while not self.should_stop():
+            try:
+                self._source = self.factory()
+                for frame in self._source.frames():
+                    attempt = 0
+                    yield frame
+                return
+            except SourceError as exc:
+                attempt += 1
+                self.failures += 1
+                wait = min(self.max_backoff_s, 0.5 * 2 ** (attempt - 1))
+                self.on_failure(SourceFailure(str(exc), attempt, wait))
+                self.close()
+                self.sleep(wait)
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None

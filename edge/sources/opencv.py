@@ -1,0 +1,84 @@
+"""OpenCV capture: a USB camera (index or /dev/videoN), an RTSP/HTTP stream, or a video file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+
+from edge.sources.base import Frame, SourceError
+
+
+def is_camera(uri: str) -> bool:
+    return uri.isdigit() or uri.startswith("/dev/video")
+
+
+def is_stream(uri: str) -> bool:
+    return "://" in uri
+
+
+class OpenCVSource:
+    """Frames from ``cv2.VideoCapture``.
+
+    A video file plays at its own frame rate when ``realtime`` (as a camera would deliver it)
+    and timestamps are media time; at its end the source ends, or starts again with ``loop``.
+    Cameras and streams are live: a read that fails raises SourceError for the caller to retry.
+    """
+
+    name = "opencv"
+
+    def __init__(self, uri: str, width: int = 640, height: int = 480, loop: bool = False, realtime: bool = True):
+        self.uri = uri
+        self.live = is_camera(uri) or is_stream(uri)
+        if not self.live and not Path(uri).is_file():
+            raise SourceError(f"{uri}: no such video file (or use a camera index, /dev/videoN or a stream URL)")
+        self.width, self.height = width, height
+        self.loop, self.realtime = loop, realtime
+        self._capture: cv2.VideoCapture | None = None
+
+    def _open(self) -> cv2.VideoCapture:
+        target: int | str = int(self.uri) if self.uri.isdigit() else self.uri
+        capture = cv2.VideoCapture(target)
+        if not capture.isOpened():
+            capture.release()
+            hint = " (is it plugged in, and is this user in the 'video' group?)" if is_camera(self.uri) else ""
+            raise SourceError(f"{self.uri}: cannot open{hint}")
+        if is_camera(self.uri):
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        return capture
+
+    def frames(self) -> Iterator[Frame]:
+        self._capture = self._open()
+        fps = self._capture.get(cv2.CAP_PROP_FPS) or 0.0
+        period = 1 / fps if (fps > 0 and not self.live) else 0.0
+        index = 0
+        started = time.monotonic()
+        offset = 0.0  # media time of the current loop's start
+        while True:
+            ok, bgr = self._capture.read()
+            if not ok:
+                if self.live:
+                    raise SourceError(f"{self.uri}: the camera or stream stopped delivering frames")
+                if not self.loop or index == 0:
+                    return
+                offset += self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 or index * period
+                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            if self.live:
+                ts = time.time()
+            else:
+                ts = offset + (self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 or index * period)
+                if self.realtime:
+                    delay = ts - (time.monotonic() - started)
+                    if delay > 0:
+                        time.sleep(delay)
+            yield Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts, index)
+            index += 1
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None

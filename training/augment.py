@@ -1,0 +1,45 @@
+"""Augmentation for face crops, in numpy/OpenCV so it runs the same under any Keras backend."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    flip: bool = True  # horizontal only: an upside-down face is not a face a camera sees
+    rotation_deg: float = 12.0
+    shift: float = 0.1  # fraction of the crop
+    zoom: float = 0.12  # scale in [1 - zoom, 1 + zoom]
+    brightness: float = 0.25  # added, as a fraction of 255
+    contrast: float = 0.3  # multiplied around the mean, in [1 - c, 1 + c]
+    erase: float = 0.25  # probability of blanking one random rectangle
+
+
+def augment(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Randomly transformed float32 copies of ``(N, H, W)`` uint8 crops, values kept in 0-255."""
+    n, h, w = images.shape
+    out = np.empty((n, h, w), np.float32)
+    centre = (w / 2 - 0.5, h / 2 - 0.5)
+    for i in range(n):
+        angle = rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)
+        scale = rng.uniform(1 - cfg.zoom, 1 + cfg.zoom)
+        m = cv2.getRotationMatrix2D(centre, angle, scale)
+        m[:, 2] += rng.uniform(-cfg.shift, cfg.shift, 2) * (w, h)
+        img = cv2.warpAffine(images[i], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        if cfg.flip and rng.random() < 0.5:
+            img = img[:, ::-1]
+        out[i] = img
+    mean = out.mean(axis=(1, 2), keepdims=True)
+    contrast = rng.uniform(1 - cfg.contrast, 1 + cfg.contrast, (n, 1, 1))
+    bright = rng.uniform(-cfg.brightness, cfg.brightness, (n, 1, 1)) * 255
+    out = (out - mean) * contrast + mean + bright
+    for i in np.flatnonzero(rng.random(n) < cfg.erase):
+        eh, ew = (int(math.ceil(d * rng.uniform(0.15, 0.35))) for d in (h, w))
+        y, x = rng.integers(0, h - eh), rng.integers(0, w - ew)
+        out[i, y : y + eh, x : x + ew] = rng.uniform(0, 255)
+    return np.clip(out, 0, 255, out=out)

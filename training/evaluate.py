@@ -1,0 +1,51 @@
+"""Score an emotion model (``.tflite`` on the device runtime, or ``.keras``) on labelled crops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edge.metrics import ClassificationReport, classification_report
+from edge.runtime import ModelError, TFLiteModel, dequantize, quantize
+from training import data as fer
+
+
+def predict(model_path: str | Path, images: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Class probabilities for grey crops ``(N, S, S)`` with raw 0-255 values."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    x = images[..., None].astype(np.float32)
+    if path.suffix == ".keras":
+        try:
+            import keras
+        except ImportError:
+            raise SystemExit("a .keras model needs the workstation extra: pip install 'moodcast[train]'") from None
+        try:
+            model = keras.saving.load_model(path)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: not a readable Keras model ({exc})") from None
+        return model.predict(x, batch_size=512, verbose=0)
+    model = TFLiteModel(path)
+    size = model.inputs[0].shape[1]
+    if x.shape[1] != size:
+        raise ModelError(f"{path}: the model takes {size}x{size} crops; the data was read at {x.shape[1]}")
+    out = []
+    for i in range(0, len(x), batch):
+        q = quantize(x[i : i + batch], model.inputs[0])
+        out.append(dequantize(model.run(q)[0], model.outputs[0]))
+    return np.concatenate(out)
+
+
+def model_input_size(model_path: str | Path) -> int:
+    path = Path(model_path)
+    if path.suffix == ".tflite":
+        return TFLiteModel(path).inputs[0].shape[1]
+    return 48
+
+
+def evaluate_emotion(model_path: str | Path, data: str | Path, split: str | None = None) -> ClassificationReport:
+    faces = fer.load(data, split, model_input_size(model_path))
+    probs = predict(model_path, faces.images)
+    return classification_report(faces.labels, probs.argmax(axis=1))
