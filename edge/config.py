@@ -25,6 +25,10 @@ DETECTOR_MODELS = {
 }
 
 
+# MOODCAST_* variables that are not config keys: the secret (read where it is used) and the log level.
+NOT_SETTINGS = ("MOODCAST_MQTT_PASSWORD", "MOODCAST_LOG")
+
+
 class ConfigError(ValueError):
     """A bad key or value; the message starts with the key."""
 
@@ -204,7 +208,7 @@ def from_environment(environ: typing.Mapping[str, str]) -> dict:
     values: dict[str, dict] = {}
     sections = {f.name for f in dataclasses.fields(Config)}
     for name, value in environ.items():
-        if not name.startswith("MOODCAST_") or name == "MOODCAST_MQTT_PASSWORD":
+        if not name.startswith("MOODCAST_") or name in NOT_SETTINGS:
             continue
         section, _, key = name[len("MOODCAST_") :].lower().partition("_")
         if section not in sections or not key:

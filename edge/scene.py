@@ -109,7 +109,7 @@ class SceneTracker:
                 alpha = 1 - math.exp(-dt / o.smoothing_s)
                 self._smoothed = (1 - alpha) * self._smoothed + alpha * current
             self._decide(ts)
-        elif self._last_face_ts is None or ts - self._last_face_ts >= o.no_face_after_s:
+        elif self._last_face_ts is None or ts - self._last_face_ts >= o.no_face_after_s - 1e-6:
             self._smoothed, self._emotion, self._challenger = None, None, None
         if self._smoothed is None:
             return Scene(None, 0.0, np.zeros(len(EMOTIONS), np.float32), 0.0, 0.0, len(faces), previous is not None)

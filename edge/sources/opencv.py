@@ -53,24 +53,28 @@ class OpenCVSource:
     def frames(self) -> Iterator[Frame]:
         self._capture = self._open()
         fps = self._capture.get(cv2.CAP_PROP_FPS) or 0.0
-        period = 1 / fps if (fps > 0 and not self.live) else 0.0
+        # Media time counts frames at the file's rate (POS_MSEC is unreliable after a rewind).
+        period = 1 / fps if fps > 0 else 1 / 25
         index = 0
+        in_loop = 0  # frames of the current pass through the file
+        offset = 0.0  # media time at the start of this pass
         started = time.monotonic()
-        offset = 0.0  # media time of the current loop's start
         while True:
             ok, bgr = self._capture.read()
             if not ok:
                 if self.live:
                     raise SourceError(f"{self.uri}: the camera or stream stopped delivering frames")
-                if not self.loop or index == 0:
+                if not self.loop or in_loop == 0:
                     return
-                offset += self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 or index * period
+                offset += in_loop * period
+                in_loop = 0
                 self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 continue
             if self.live:
                 ts = time.time()
             else:
-                ts = offset + (self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000 or index * period)
+                ts = offset + in_loop * period
+                in_loop += 1
                 if self.realtime:
                     delay = ts - (time.monotonic() - started)
                     if delay > 0:

@@ -1,0 +1,189 @@
+"""The MQTT contract: topic names and payloads, built from the typed results.
+
+Every payload here has a JSON Schema in ``schemas/`` and the tests validate against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from edge import __version__
+from edge.labels import EMOTIONS
+from edge.pipeline import FrameResult
+
+ONLINE, OFFLINE = "online", "offline"
+COMMANDS = ("strategy", "enabled")
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+
+    @property
+    def availability(self) -> str:
+        return f"{self.prefix}/availability"
+
+    @property
+    def state(self) -> str:
+        return f"{self.prefix}/state"
+
+    @property
+    def faces(self) -> str:
+        return f"{self.prefix}/faces"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.prefix}/stats"
+
+    @property
+    def config(self) -> str:
+        return f"{self.prefix}/config"
+
+    @property
+    def commands(self) -> str:
+        return f"{self.prefix}/set/#"
+
+    def command(self, key: str) -> str:
+        return f"{self.prefix}/set/{key}"
+
+
+def iso_now(ts: float | None = None) -> str:
+    when = dt.datetime.now(dt.UTC) if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def state_payload(result: FrameResult | None, enabled: bool, source_ok: bool, wall_ts: float | None = None) -> dict:
+    """``.../state`` without ``seq`` (the publisher numbers what it sends)."""
+    if result is None:  # analysis disabled, or no frame yet
+        probabilities = dict.fromkeys(EMOTIONS, 0.0)
+        return {
+            "ts": iso_now(wall_ts),
+            "emotion": None,
+            "confidence": 0.0,
+            "probabilities": probabilities,
+            "valence": 0.0,
+            "arousal": 0.0,
+            "genre": None,
+            "strategy": None,
+            "faces": 0,
+            "enabled": enabled,
+            "source_ok": source_ok,
+        }
+    s, r = result.scene, result.recommendation
+    return {
+        "ts": iso_now(wall_ts),
+        "emotion": s.emotion,
+        "confidence": round(s.confidence, 4),
+        "probabilities": s.probabilities_dict(),
+        "valence": round(s.valence, 4),
+        "arousal": round(s.arousal, 4),
+        "genre": r.genre,
+        "strategy": r.strategy,
+        "faces": s.faces,
+        "enabled": enabled,
+        "source_ok": source_ok,
+    }
+
+
+def faces_payload(result: FrameResult, wall_ts: float | None = None) -> dict:
+    return {"ts": iso_now(wall_ts), "faces": [f.as_dict() for f in result.faces]}
+
+
+def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
+    """Home Assistant MQTT *device* discovery: one config message for all components."""
+    uid = f"moodcast_{device_id}"
+
+    def sensor(key: str, name: str, template: str, **extra) -> tuple[str, dict]:
+        return f"{uid}_{key}", {
+            "p": "sensor",
+            "name": name,
+            "unique_id": f"{uid}_{key}",
+            "value_template": template,
+            **extra,
+        }
+
+    components = dict(
+        [
+            sensor(
+                "emotion",
+                "Emotion",
+                "{{ value_json.emotion if value_json.emotion else 'none' }}",
+                icon="mdi:emoticon-outline",
+                json_attributes_topic=topics.state,
+                json_attributes_template="{{ value_json.probabilities | tojson }}",
+            ),
+            sensor("genre", "Genre", "{{ value_json.genre if value_json.genre else 'none' }}", icon="mdi:music"),
+            sensor(
+                "confidence",
+                "Confidence",
+                "{{ (value_json.confidence * 100) | round(0) }}",
+                unit_of_measurement="%",
+                state_class="measurement",
+            ),
+            sensor("faces", "Faces", "{{ value_json.faces }}", state_class="measurement", icon="mdi:account-group"),
+            sensor(
+                "fps",
+                "Frame rate",
+                "{{ value_json.fps }}",
+                state_topic=topics.stats,
+                unit_of_measurement="fps",
+                state_class="measurement",
+                entity_category="diagnostic",
+            ),
+        ]
+    )
+    components[f"{uid}_strategy"] = {
+        "p": "select",
+        "name": "Strategy",
+        "unique_id": f"{uid}_strategy",
+        "options": ["match", "uplift"],
+        "command_topic": topics.command("strategy"),
+        "state_topic": topics.config,
+        "value_template": "{{ value_json.strategy }}",
+        "entity_category": "config",
+    }
+    components[f"{uid}_enabled"] = {
+        "p": "switch",
+        "name": "Analysis",
+        "unique_id": f"{uid}_enabled",
+        "command_topic": topics.command("enabled"),
+        "state_topic": topics.config,
+        "value_template": "{{ 'ON' if value_json.enabled else 'OFF' }}",
+        "payload_on": "ON",
+        "payload_off": "OFF",
+        "entity_category": "config",
+    }
+    return {
+        "dev": {
+            "ids": [uid],
+            "name": f"moodcast {device_id}",
+            "mf": "moodcast",
+            "mdl": "moodcast edge",
+            "sw": __version__,
+        },
+        "o": {"name": "moodcast", "sw": __version__},
+        "cmps": components,
+        "state_topic": topics.state,
+        "availability_topic": topics.availability,
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+        "qos": qos,
+    }
+
+
+def parse_command(key: str, payload: bytes) -> tuple[str, object]:
+    """Validate a ``.../set/<key>`` command; ValueError with a message for the ack otherwise."""
+    text = payload.decode("utf-8", "replace").strip()
+    if key == "strategy":
+        if text not in ("match", "uplift"):
+            raise ValueError(f"strategy must be 'match' or 'uplift', not {text!r}")
+        return key, text
+    if key == "enabled":
+        lowered = text.lower()
+        if lowered in ("on", "true", "1", "yes"):
+            return key, True
+        if lowered in ("off", "false", "0", "no"):
+            return key, False
+        raise ValueError(f"enabled must be ON/OFF or true/false, not {text!r}")
+    raise ValueError(f"unknown setting {key!r}; settable: {', '.join(COMMANDS)}")

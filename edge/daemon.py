@@ -1,0 +1,278 @@
+"""``moodcast run``: source -> pipeline -> MQTT, until the source ends or a signal arrives.
+
+Signals end it cleanly (``offline`` published, queue flushed, exit 0). Under systemd it reports
+``READY=1``, ``WATCHDOG=1`` and ``STATUS=`` through ``NOTIFY_SOCKET``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import resource
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.config import Config
+from edge.contract import faces_payload, state_payload
+from edge.mqtt import Command, Publisher
+from edge.pipeline import FrameResult, Pipeline
+from edge.sources import ResilientSource, SourceError, open_source
+from edge.sources.base import FrameSource
+from edge.sources.opencv import is_camera, is_stream
+
+log = logging.getLogger("moodcast")
+
+
+def sd_notify(message: str) -> None:
+    """Send one sd_notify(3) message; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):  # abstract namespace socket
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(address)
+            sock.sendall(message.encode())
+        except OSError as exc:
+            log.warning("sd_notify failed: %s", exc)
+
+
+def watchdog_interval() -> float | None:
+    """Half of systemd's WatchdogSec for this process, or None when the watchdog is off."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and int(pid) != os.getpid()):
+        return None
+    return int(usec) / 2e6
+
+
+@dataclass
+class RunStats:
+    started: float = field(default_factory=time.monotonic)
+    frames: int = 0
+    processed: int = 0
+    dropped: int = 0  # frames skipped by the frame-rate cap
+    source_ok: bool = True
+    source_error: str | None = None
+    source_failures: int = 0
+    stage_ms: dict[str, float] = field(default_factory=dict)  # EMA of each stage
+    fps: float = 0.0
+    _last_processed: float | None = None
+
+    def record(self, result: FrameResult) -> None:
+        now = time.monotonic()
+        if self._last_processed is not None:
+            dt = max(now - self._last_processed, 1e-6)
+            self.fps = 1 / dt if self.fps == 0 else 0.9 * self.fps + 0.1 / dt
+        self._last_processed = now
+        for stage, ms in result.timings_ms.items():
+            self.stage_ms[stage] = ms if stage not in self.stage_ms else 0.9 * self.stage_ms[stage] + 0.1 * ms
+
+
+def cpu_temperature() -> float | None:
+    """SoC temperature in °C where the Pi (or any Linux thermal zone) exposes it."""
+    try:
+        return int(Path("/sys/class/thermal/thermal_zone0/temp").read_text()) / 1000
+    except (OSError, ValueError):
+        return None
+
+
+class Daemon:
+    def __init__(self, config: Config, pipeline: Pipeline, publisher: Publisher, first_source: FrameSource):
+        self.config = config
+        self.pipeline = pipeline
+        self.publisher = publisher
+        self.stats = RunStats()
+        self.enabled = config.runtime.enabled
+        self.stop_event = threading.Event()
+        self._first_source: FrameSource | None = first_source
+        self._last_state: dict | None = None
+        self._last_state_at = 0.0
+        self._last_faces_at = 0.0
+        self._last_stats_at = 0.0
+        self._last_watchdog = 0.0
+        self._result: FrameResult | None = None
+
+    # --- pieces of the loop -------------------------------------------------------------------
+
+    def _make_source(self) -> FrameSource:
+        if self._first_source is not None:
+            source, self._first_source = self._first_source, None
+            return source
+        s = self.config.source
+        return open_source(s.uri, s.width, s.height, s.loop, s.realtime)
+
+    def _on_source_failure(self, failure) -> None:
+        self.stats.source_ok = False
+        self.stats.source_error = failure.error
+        self.stats.source_failures += 1
+        log.error(
+            "source failed (attempt %d): %s; retrying in %.1f s", failure.attempt, failure.error, failure.retry_in_s
+        )
+        sd_notify(f"STATUS=source failed: {failure.error}")
+        self._publish_state(force=True)
+        self._publish_stats(force=True)
+
+    def settings(self) -> dict:
+        return {"strategy": self.pipeline.recommender.strategy, "enabled": self.enabled}
+
+    def _apply(self, command: Command) -> None:
+        last = {"key": command.key, "value": command.value, "ok": command.error is None, "error": command.error}
+        if command.error is None:
+            if command.key == "strategy":
+                self.pipeline.recommender.set_strategy(str(command.value))
+            elif command.key == "enabled":
+                self.enabled = bool(command.value)
+                if not self.enabled:
+                    self._result = None
+            log.info("command %s=%s applied", command.key, command.value)
+        else:
+            log.warning("command %s rejected: %s", command.key, command.error)
+        self.publisher.publish_config(self.settings(), last)
+        self._publish_state(force=True)
+
+    def _publish_state(self, force: bool = False) -> None:
+        payload = state_payload(self._result, self.enabled, self.stats.source_ok)
+        keys = ("emotion", "genre", "strategy", "faces", "enabled", "source_ok")
+        changed = self._last_state is None or any(payload[k] != self._last_state[k] for k in keys)
+        due = time.monotonic() - self._last_state_at >= self.config.mqtt.heartbeat_s
+        if force or changed or due:
+            self.publisher.publish_state(payload)
+            self._last_state, self._last_state_at = payload, time.monotonic()
+
+    def _publish_stats(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_stats_at < self.config.mqtt.stats_interval_s:
+            return
+        self._last_stats_at = now
+        s = self.stats
+        self.publisher.publish_stats(
+            {
+                "fps": round(s.fps, 2),
+                "frames": s.frames,
+                "processed": s.processed,
+                "dropped_frames": s.dropped,
+                "stage_ms": {k: round(v, 3) for k, v in s.stage_ms.items()},
+                "uptime_s": round(now - s.started, 1),
+                "queued_messages": self.publisher.queued,
+                "dropped_messages": self.publisher.dropped,
+                "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "cpu_temp_c": cpu_temperature(),
+                "source_ok": s.source_ok,
+                "source_error": s.source_error,
+                "source_failures": s.source_failures,
+            }
+        )
+
+    def _watchdog(self) -> None:
+        interval = watchdog_interval()
+        now = time.monotonic()
+        if interval and now - self._last_watchdog >= interval:
+            sd_notify("WATCHDOG=1")
+            self._last_watchdog = now
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def run(self, max_frames: int = 0) -> int:
+        cap = self.config.source.fps_cap
+        min_gap = 1 / cap if cap > 0 else 0.0
+        last_processed = None
+        source = ResilientSource(
+            self._make_source,
+            self._on_source_failure,
+            self.config.source.retry_max_s,
+            sleep=self.stop_event.wait,
+            should_stop=self.stop_event.is_set,
+        )
+        self.publisher.publish_config(self.settings())
+        sd_notify("READY=1")
+        sd_notify(f"STATUS=running, publishing to {self.publisher.topics.prefix}")
+        try:
+            for frame in source.frames():
+                if self.stop_event.is_set():
+                    break
+                self.stats.frames += 1
+                if not self.stats.source_ok:
+                    self.stats.source_ok, self.stats.source_error = True, None
+                    sd_notify("STATUS=source recovered")
+                while True:
+                    try:
+                        self._apply(self.publisher.commands.get_nowait())
+                    except queue.Empty:
+                        break
+                if last_processed is not None and frame.ts - last_processed < min_gap * 0.999:
+                    self.stats.dropped += 1
+                    continue
+                last_processed = frame.ts
+                if self.enabled:
+                    self._result = self.pipeline.process(frame.rgb, frame.ts)
+                    self.stats.processed += 1
+                    self.stats.record(self._result)
+                    if self.config.mqtt.faces and time.monotonic() - self._last_faces_at >= (
+                        self.config.mqtt.faces_interval_s
+                    ):
+                        self.publisher.publish_faces(faces_payload(self._result))
+                        self._last_faces_at = time.monotonic()
+                self._publish_state()
+                self._publish_stats()
+                self._watchdog()
+                if max_frames and self.stats.frames >= max_frames:
+                    break
+        finally:
+            source.close()
+            sd_notify("STOPPING=1")
+            self._publish_stats(force=True)
+        return 0
+
+
+def run_daemon(config: Config, max_frames: int = 0) -> int:
+    logging.basicConfig(
+        level=os.environ.get("MOODCAST_LOG", "INFO").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    pipeline = Pipeline.from_config(config)  # a missing or wrong model stops here, naming the file
+    s = config.source
+    live = s.uri.startswith("picamera2") or is_camera(s.uri) or is_stream(s.uri)
+    try:
+        first = open_source(s.uri, s.width, s.height, s.loop, s.realtime)
+    except SourceError:
+        if not live:
+            raise  # a missing file is a configuration mistake, not a fault to wait out
+        first = None
+    publisher = Publisher(config)
+    daemon = Daemon(config, pipeline, publisher, first)
+    if first is None:
+        daemon._first_source = None
+
+    def on_signal(signum, _frame):
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        daemon.stop_event.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    publisher.start()
+    if not publisher.wait_connected(5.0):
+        log.warning(
+            "broker %s:%s not reachable yet (%s); state is queued until it is",
+            config.mqtt.host,
+            config.mqtt.port,
+            publisher.last_error or "no answer",
+        )
+    log.info(
+        "moodcast %s: %s -> %s (broker %s:%s)",
+        config.device_id,
+        s.uri,
+        publisher.topics.prefix,
+        config.mqtt.host,
+        config.mqtt.port,
+    )
+    try:
+        return daemon.run(max_frames)
+    finally:
+        publisher.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

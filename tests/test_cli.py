@@ -1,0 +1,81 @@
+"""The `moodcast` command on real models and real photos."""
+
+import json
+
+import pytest
+from helpers import last_json, run_cli, validate
+
+from edge.config import SAMPLES_DIR
+
+
+def test_analyze_json_schema_and_annotation(data, tmp_path):
+    photos = [SAMPLES_DIR / "astronaut.jpg", data / "photos" / "dlib_2008_001322.jpg"]
+    code, out, _ = run_cli("analyze", *map(str, photos), "--json", "--annotate", str(tmp_path))
+    assert code == 0
+    images = last_json(out)["images"]
+    assert len(images) == 2
+    for entry in images:
+        validate(entry, "analyze")
+        assert (tmp_path / (entry["image"].rsplit("/", 1)[-1].rsplit(".", 1)[0] + ".png")).stat().st_size > 1000
+    assert len(images[0]["faces"]) == 1 and images[0]["scene"]["emotion"] == "happy"
+    assert len(images[1]["faces"]) == 3
+
+
+def test_analyze_reports_a_corrupt_image_and_goes_on(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff broken")
+    code, out, err = run_cli("analyze", str(bad), str(SAMPLES_DIR / "astronaut.jpg"), "--json")
+    assert code == 1
+    assert "bad.jpg: not a readable image" in err
+    assert len(last_json(out)["images"]) == 1
+
+
+def test_bad_config_key_exits_2_naming_it(tmp_path):
+    conf = tmp_path / "moodcast.toml"
+    conf.write_text("[scene]\nmood = 'room'\n")
+    code, _, err = run_cli("analyze", str(SAMPLES_DIR / "astronaut.jpg"), "--config", str(conf))
+    assert code == 2 and "scene.mood: unknown key" in err
+    code, _, err = run_cli("analyze", str(SAMPLES_DIR / "astronaut.jpg"), "--set", "mqtt.port=seventy")
+    assert code == 2 and "mqtt.port: expected an integer" in err
+
+
+def test_missing_model_names_the_file(tmp_path):
+    code, _, err = run_cli(
+        "analyze", str(SAMPLES_DIR / "astronaut.jpg"), "--set", f"emotion.model={tmp_path / 'nope.tflite'}"
+    )
+    assert code == 1 and "nope.tflite: model file not found" in err
+
+
+def test_eval_pipeline_on_expressions_dev(data):
+    code, out, _ = run_cli("eval", "pipeline", "--data", str(data / "expressions-dev"), "--json")
+    assert code == 0
+    result = last_json(out)
+    assert {"n", "accuracy", "macro_f1", "no_face"} <= set(result)
+    assert result["n"] == 42 and result["no_face"] == 0
+
+
+def test_eval_detector_on_faces_dev(data):
+    code, out, _ = run_cli("eval", "detector", "--data", str(data / "faces-dev"), "--json")
+    assert code == 0
+    result = last_json(out)
+    assert {"ap50", "recall", "fp_per_image", "ms_per_image"} <= set(result)
+    assert result["images"] == 829 and result["faces"] == 1524
+    assert result["ap50"] > 0.85  # blazeface-full with the FDDB box adjustment (0.896 measured)
+
+
+def test_eval_emotion_errors_name_the_file(tmp_path, data):
+    (tmp_path / "joy").mkdir()
+    code, _, err = run_cli("eval", "emotion", "--data", str(tmp_path))
+    assert code == 1 and "unknown class folder 'joy'" in err
+
+
+@pytest.mark.parametrize("what", ["image", "video"])
+def test_bench_json(what):
+    source = SAMPLES_DIR / ("astronaut.jpg" if what == "image" else "astronaut.avi")
+    code, out, _ = run_cli("bench", "--input", str(source), "--frames", "20", "--json")
+    assert code == 0
+    result = last_json(out)
+    assert {"pipeline_ms_p50", "pipeline_ms_p95", "fps", "rss_mb", "stages"} <= set(result)
+    assert set(result["stages"]) == {"decode", "detect", "classify", "recommend"}
+    assert result["faces_per_frame"] >= 0.9
+    json.dumps(result)

@@ -1,0 +1,92 @@
+"""Shipped models on the device runtime: errors for bad files, the detector on real photos,
+the emotion model against its model card."""
+
+import json
+
+import numpy as np
+import pytest
+
+from edge.config import DETECTOR_MODELS, MODELS_DIR
+from edge.detectors import create_detector
+from edge.detectors.base import iou_matrix
+from edge.emotion import EmotionClassifier
+from edge.runtime import ModelError, TFLiteModel
+from edge.sources.images import read_image
+
+
+def test_missing_corrupt_and_wrong_models_are_named(tmp_path):
+    with pytest.raises(ModelError, match="missing.tflite: model file not found"):
+        TFLiteModel(tmp_path / "missing.tflite")
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelError, match="junk.tflite: not a TFLite model"):
+        TFLiteModel(junk)
+    truncated = tmp_path / "truncated.tflite"
+    truncated.write_bytes((MODELS_DIR / "emotion.tflite").read_bytes()[:5000])
+    with pytest.raises(ModelError, match="truncated.tflite"):
+        TFLiteModel(truncated)
+    # A real model in the wrong stage: the detector file given as the emotion model.
+    with pytest.raises(ModelError, match="blazeface_short.tflite: expected a grey square input"):
+        EmotionClassifier.create_from_model_path(MODELS_DIR / "blazeface_short.tflite")
+    with pytest.raises(ModelError, match="emotion.tflite: unexpected tensors"):
+        create_detector("blazeface-full", MODELS_DIR / "emotion.tflite")
+
+
+@pytest.mark.parametrize(
+    "name, photos, share",
+    [
+        ("blazeface-full", None, 0.75),  # all six boxed group photos, faces 37-109 px
+        ("blazeface-short", ["dlib_2008_001322.jpg"], 1.0),  # short range: near, large faces only
+    ],
+)
+def test_detector_finds_the_boxed_faces(data, name, photos, share):
+    boxes = json.loads((data / "photos" / "boxes.json").read_text())["images"]
+    boxes = [b for b in boxes if photos is None or b["file"] in photos]
+    detector = create_detector(name, MODELS_DIR / DETECTOR_MODELS[name], 0.5)
+    found = total = 0
+    for entry in boxes:
+        if not entry["boxes"]:
+            continue
+        faces = detector.detect(read_image(data / "photos" / entry["file"]))
+        truth = np.array(entry["boxes"], float)
+        got = np.array([[f.box.x, f.box.y, f.box.w, f.box.h] for f in faces]).reshape(-1, 4)
+        total += len(truth)
+        if len(got):
+            found += int((iou_matrix(truth, got).max(axis=1) >= 0.3).sum())
+        for f in faces:
+            assert len(f.keypoints) == 6 and 0.5 <= f.score <= 1
+    # dlib's boxes are eyebrows-to-chin squares, so IoU 0.3 is a fair match for a detector's box.
+    assert total and found / total >= share, f"{found}/{total}"
+
+
+def test_emotion_model_matches_its_card(data):
+    """The shipped model, scored by `moodcast eval emotion` on the validation split (PublicTest),
+    reproduces the accuracy written in models/emotion.json within 0.1 point."""
+    from edge.cli import main
+
+    card = json.loads((MODELS_DIR / "emotion.json").read_text())
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["eval", "emotion", "--data", str(data / "fer2013" / "archive.zip"), "--json"]) == 0
+    result = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert result["n"] == 3589
+    assert abs(result["accuracy"] - card["conversion"]["quantized_accuracy"]) <= 0.001
+    assert set(result) >= {"n", "accuracy", "macro_f1", "per_class", "confusion"}
+
+
+def test_emotion_classifier_batches_faces(data):
+    from edge.detectors.base import Box
+
+    classifier = EmotionClassifier.create_from_model_path(MODELS_DIR / "emotion.tflite")
+    rgb = read_image(data / "photos" / "dlib_2008_001322.jpg")
+    boxes = [Box(221, 207, 78, 78), Box(99, 157, 84, 84), Box(-20, -20, 60, 60)]  # the last leaves the frame
+    batch = classifier.classify(rgb, boxes)
+    single = [classifier.classify(rgb, [b])[0] for b in boxes]
+    assert len(batch) == 3
+    for a, b in zip(batch, single):
+        assert a.label == b.label
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+        assert abs(a.probabilities.sum() - 1) < 1e-3

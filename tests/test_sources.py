@@ -1,0 +1,151 @@
+"""Frame sources: a video written here read through OpenCV, image folders, the Picamera2 adapter
+against a stand-in module, and reopening a failed source with backoff."""
+
+import sys
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.sources import ResilientSource, SourceError, open_source
+from edge.sources.images import ImageSource
+from edge.sources.opencv import OpenCVSource
+from edge.sources.picamera import Picamera2Source
+
+
+@pytest.fixture
+def video(tmp_path):
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20, (64, 48))
+    for i in range(10):
+        frame = np.zeros((48, 64, 3), np.uint8)
+        frame[:, :, 2] = 25 * i  # red in BGR: the frame number
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def test_video_file_yields_rgb_frames_with_media_time(video):
+    frames = list(OpenCVSource(str(video), realtime=False).frames())
+    assert len(frames) == 10
+    assert frames[0].rgb.shape == (48, 64, 3)
+    assert abs(int(frames[4].rgb[..., 0].mean()) - 100) <= 3  # red channel first: RGB
+    np.testing.assert_allclose([f.ts for f in frames], np.arange(10) / 20, atol=1e-3)
+
+
+def test_video_loop_repeats_with_increasing_time(video):
+    source = OpenCVSource(str(video), realtime=False, loop=True)
+    frames = []
+    for frame in source.frames():
+        frames.append(frame)
+        if len(frames) == 25:
+            break
+    source.close()
+    ts = [f.ts for f in frames]
+    assert ts == sorted(ts) and ts[-1] > 1.0
+
+
+def test_realtime_playback_takes_the_clip_duration(video):
+    import time
+
+    started = time.monotonic()
+    assert len(list(OpenCVSource(str(video), realtime=True).frames())) == 10
+    assert time.monotonic() - started >= 0.4  # 10 frames at 20 fps
+
+
+def test_images_folder_and_errors(tmp_path, data):
+    source = open_source(str(data / "photos"))
+    assert isinstance(source, ImageSource)
+    assert len(list(source.frames())) == 8
+    with pytest.raises(SourceError, match="no such file or folder"):
+        ImageSource(tmp_path / "nothing")
+    with pytest.raises(SourceError, match="no such video file"):
+        open_source(str(tmp_path / "missing.mp4"))
+    (tmp_path / "bad.jpg").write_bytes(b"garbage")
+    with pytest.raises(SourceError, match="bad.jpg: not a readable image"):
+        list(ImageSource(tmp_path / "bad.jpg").frames())
+
+
+def test_picamera2_missing_tells_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails
+    with pytest.raises(SourceError, match="apt install python3-picamera2.*--system-site-packages"):
+        next(open_source("picamera2").frames())
+
+
+class FakePicamera2:
+    """Stand-in for picamera2.Picamera2: the calls the adapter makes, with RGBA frames."""
+
+    instances: list = []
+
+    def __init__(self, camera):
+        self.camera, self.started, self.closed, self.config = camera, False, False, None
+        self.captures = 0
+        FakePicamera2.instances.append(self)
+
+    def create_video_configuration(self, main):
+        return {"main": main}
+
+    def configure(self, config):
+        self.config = config
+
+    def start(self):
+        self.started = True
+
+    def capture_array(self, stream):
+        self.captures += 1
+        if self.captures > 3:
+            raise RuntimeError("camera unplugged")
+        w, h = self.config["main"]["size"]
+        frame = np.zeros((h, w, 4), np.uint8)
+        frame[..., 0] = 200  # R in XBGR8888 memory order
+        return frame
+
+    def stop(self):
+        self.started = False
+
+    def close(self):
+        self.closed = True
+
+
+def test_picamera2_adapter_against_a_stand_in(monkeypatch):
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=FakePicamera2))
+    source = open_source("picamera2:1", width=320, height=240)
+    assert isinstance(source, Picamera2Source)
+    frames = []
+    with pytest.raises(SourceError, match="camera 1: capture failed"):
+        for frame in source.frames():
+            frames.append(frame)
+    cam = FakePicamera2.instances[-1]
+    assert cam.camera == 1 and cam.config["main"] == {"size": (320, 240), "format": "XBGR8888"}
+    assert len(frames) == 3 and frames[0].rgb.shape == (240, 320, 3) and frames[0].rgb[0, 0, 0] == 200
+    source.close()
+    assert cam.closed
+
+
+def test_resilient_source_reopens_with_backoff_and_reports(video):
+    attempts, failures, waits = [], [], []
+
+    class Flaky:
+        name = "flaky"
+
+        def __init__(self, n):
+            self.n = n
+
+        def frames(self):
+            if self.n < 2:
+                raise SourceError(f"cannot open (try {self.n})")
+            yield from OpenCVSource(str(video), realtime=False).frames()
+
+        def close(self):
+            pass
+
+    def factory():
+        attempts.append(1)
+        return Flaky(len(attempts) - 1)
+
+    source = ResilientSource(factory, failures.append, max_backoff_s=10, sleep=waits.append)
+    assert len(list(source.frames())) == 10
+    assert [f.attempt for f in failures] == [1, 2]
+    assert waits == [0.5, 1.0]
+    assert "try 0" in failures[0].error
