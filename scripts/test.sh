@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# moodcast's test command (README "Tests"; CI runs exactly this). Installs what the tests need:
+# mosquitto and systemd-analyze (apt, when root), .venv with the train/api/test extras, and
+# .venv-tflite with tflite-runtime 2.14 for the compatibility gate; then ruff and pytest.
+# Arguments go to pytest (e.g. -k mqtt, -m "not slow").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+
+need_apt=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== apt-get install ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing: ${need_apt[*]}; install them (sudo apt-get install ${need_apt[*]}) and run again" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then "$python" -m venv .venv; fi
+echo "== .venv: moodcast[train,api,test]"
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[train,api,test]"
+
+# tflite-runtime 2.14 exists for Python <= 3.11 only and needs numpy < 2: its own venv.
+if "$python" -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then
+  if [ ! -x .venv-tflite/bin/python ]; then "$python" -m venv .venv-tflite; fi
+  echo "== .venv-tflite: tflite-runtime 2.14 (compatibility gate)"
+  .venv-tflite/bin/python -m pip install -q "tflite-runtime==2.14.0" "numpy<2"
+fi
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== pytest"
+exec .venv/bin/python -m pytest "$@"

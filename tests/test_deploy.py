@@ -1,0 +1,54 @@
+"""What a Pi deployer touches: the systemd unit and the example config."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.config import Config, load
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_systemd_unit_verifies(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is missing (apt-get install systemd); scripts/test.sh installs it")
+    unit = (REPO / "systemd" / "moodcast.service").read_text()
+    # verify checks that ExecStart exists: point it at this checkout's command.
+    moodcast = Path(sys.executable).parent / "moodcast"
+    unit = unit.replace("/opt/moodcast/.venv/bin/moodcast", str(moodcast))
+    (tmp_path / "moodcast.service").write_text(unit)
+    run = subprocess.run([analyze, "verify", str(tmp_path / "moodcast.service")], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stderr.strip() == "", run.stderr
+    for needed in (
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=on-failure",
+        "SupplementaryGroups=video",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "User=moodcast",
+    ):
+        assert needed in unit
+
+
+def test_example_config_documents_every_key_with_its_default():
+    example = load(REPO / "config" / "moodcast.example.toml", environ={})
+    defaults = Config()
+    defaults.source.uri = "picamera2"  # the example is written for a Pi
+    example.emotion.model = defaults.emotion.model
+    assert example == defaults
+    text = (REPO / "config" / "moodcast.example.toml").read_text()
+    for section, values in Config().as_dict().items():
+        for key in values:
+            assert f"{key} =" in text or f"[{section}.{key}]" in text or f"# {key} =" in text, f"{section}.{key}"
+
+
+def test_environment_overrides_file_and_flags_override_environment(tmp_path):
+    conf = tmp_path / "c.toml"
+    conf.write_text("[mqtt]\nhost = 'from-file'\nport = 1884\n")
+    config = load(conf, {"mqtt": {"port": "1885"}}, environ={"MOODCAST_MQTT_HOST": "from-env"})
+    assert config.mqtt.host == "from-env" and config.mqtt.port == 1885

@@ -1,0 +1,94 @@
+"""Training on real FER2013 crops: a smoke run writes a complete run folder, resumes, converts."""
+
+import json
+
+import numpy as np
+import pytest
+
+from training.train import TrainConfig, class_weight_vector
+
+pytestmark = pytest.mark.slow
+
+SMOKE = {"epochs": 1, "limit": 384, "batch_size": 64, "widths": [8, 16], "dense": 16}
+
+
+def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
+    from helpers import run_cli
+
+    out = tmp_path / "run"
+    conf = tmp_path / "smoke.json"
+    conf.write_text(json.dumps(SMOKE))
+    zip_path = str(data / "fer2013" / "archive.zip")
+    code, _, err = run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(out))
+    assert code == 0, err
+    for name in (
+        "config.json",
+        "cleaning.json",
+        "history.csv",
+        "last.keras",
+        "best.keras",
+        "state.json",
+        "metrics.json",
+        "confusion.png",
+        "curves.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 3589 and set(metrics) >= {"accuracy", "macro_f1", "per_class", "confusion"}
+    cleaning = json.loads((out / "cleaning.json").read_text())
+    assert cleaning["leaked_into_validation"] > 0 and cleaning["conflicting_groups"] > 0
+    assert json.loads((out / "state.json").read_text())["epochs_done"] == 1
+
+    # Resuming a finished run trains nothing more; asking for more epochs continues it.
+    config = json.loads((out / "config.json").read_text())
+    config["epochs"] = 2
+    (out / "config.json").write_text(json.dumps(config))
+    code, _, err = run_cli("train", "--data", zip_path, "--out", str(out), "--resume")
+    assert code == 0, err
+    assert json.loads((out / "state.json").read_text())["epochs_done"] == 2
+    assert len((out / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+
+    # The run converts to a full-integer model that the device classifier accepts.
+    model = tmp_path / "emotion.tflite"
+    code, _, err = run_cli(
+        "convert",
+        "emotion",
+        "--model",
+        str(out / "best.keras"),
+        "--calib",
+        zip_path,
+        "--out",
+        str(model),
+        "--samples",
+        "64",
+    )
+    assert code == 0, err
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["conversion"]["agreement"] > 0.9 and card["training_state"]["epochs_done"] == 2
+    from edge.emotion import EmotionClassifier
+
+    classifier = EmotionClassifier.create_from_model_path(model)
+    assert classifier.model.inputs[0].dtype == np.int8 and classifier.model.outputs[0].dtype == np.int8
+
+
+def test_starting_over_an_existing_run_is_refused(tmp_path, data):
+    from helpers import run_cli
+
+    (tmp_path / "state.json").write_text("{}")
+    code, _, err = run_cli("train", "--data", str(data / "fer2013" / "archive.zip"), "--out", str(tmp_path))
+    assert code != 0 and "--resume" in err
+
+
+def test_class_weights_favour_rare_classes():
+    labels = np.array([0] * 100 + [1] * 4 + [3] * 400)
+    sqrt = class_weight_vector(labels, "sqrt")
+    balanced = class_weight_vector(labels, "balanced")
+    assert sqrt[1] > sqrt[0] > sqrt[3] and balanced[1] / balanced[3] > sqrt[1] / sqrt[3]
+    assert np.isclose(sqrt[labels].mean(), 1.0)
+    with pytest.raises(ValueError, match="class_weights"):
+        class_weight_vector(labels, "inverse")
+
+
+def test_unknown_training_option_is_named():
+    with pytest.raises(ValueError, match="epoch"):
+        TrainConfig.from_dict({"epoch": 3})
