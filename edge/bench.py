@@ -76,6 +76,7 @@ def run_bench(config: Config, input_path: str | Path, frames: int = 300, warmup:
     path = Path(input_path)
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
+    cv2.setNumThreads(config.runtime.threads)  # OpenCV's resizes count against the thread budget too
     pipeline = Pipeline.from_config(config)
     times: dict[str, list[float]] = {s: [] for s in STAGES}
     faces = 0

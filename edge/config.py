@@ -14,15 +14,12 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.detectors import BACKENDS
 from edge.recommend import DEFAULT_GENRES, DEFAULT_MATCH
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO / "models"
 SAMPLES_DIR = REPO / "samples"
-DETECTOR_MODELS = {
-    "blazeface-short": "blazeface_short.tflite",
-    "blazeface-full": "blazeface_full.tflite",
-}
 
 
 # MOODCAST_* variables that are not config keys: the secret (read where it is used) and the log level.
@@ -46,9 +43,9 @@ class SourceConfig:
 
 @dataclass
 class DetectorConfig:
-    name: str = "blazeface-full"
-    model: str = ""  # "" = the shipped model for `name`
-    score_threshold: float = 0.5
+    name: str = "blazeface-onet"  # or blazeface-full, blazeface-short, mtcnn
+    model: str = ""  # "" = the shipped models; else a folder with the backend's files (or the one .tflite)
+    score_threshold: float = 0.0  # 0 = the backend's default (0.5; MTCNN 0.8)
     max_faces: int = 10
 
 
@@ -137,10 +134,8 @@ class Config:
     def topic_prefix(self) -> str:
         return self.mqtt.prefix or f"moodcast/{self.device_id}"
 
-    def detector_model(self) -> Path:
-        if self.detector.model:
-            return Path(self.detector.model)
-        return MODELS_DIR / DETECTOR_MODELS[self.detector.name]
+    def detector_models(self) -> Path:
+        return Path(self.detector.model) if self.detector.model else MODELS_DIR
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -260,12 +255,8 @@ def merge(*dicts: dict) -> dict:
 def validate(config: Config) -> None:
     """Checks that need more than a type; each names its key."""
     checks = [
-        (
-            "detector.name",
-            config.detector.name in DETECTOR_MODELS or bool(config.detector.model),
-            f"one of {', '.join(DETECTOR_MODELS)}",
-        ),
-        ("detector.score_threshold", 0 < config.detector.score_threshold < 1, "between 0 and 1"),
+        ("detector.name", config.detector.name in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+        ("detector.score_threshold", 0 <= config.detector.score_threshold < 1, "between 0 and 1 (0: default)"),
         ("scene.mode", config.scene.mode in ("largest", "room"), "'largest' or 'room'"),
         ("recommend.strategy", config.recommend.strategy in ("match", "uplift"), "'match' or 'uplift'"),
         ("mqtt.port", 0 < config.mqtt.port < 65536, "a port number 1-65535"),

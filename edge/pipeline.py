@@ -85,7 +85,7 @@ class Pipeline:
         threads = config.runtime.threads
         detector = create_detector(
             config.detector.name,
-            config.detector_model(),
+            config.detector_models(),
             config.detector.score_threshold,
             threads,
             config.detector.max_faces,

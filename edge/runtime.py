@@ -82,12 +82,16 @@ class TFLiteModel:
         self.runtime, cls = interpreter_class(runtime)
         try:
             self._interpreter = cls(model_content=content, num_threads=num_threads)
-            self._interpreter.allocate_tensors()
+            details = self._interpreter.get_input_details()
+            # Inputs of free height/width (MTCNN's P-Net) are sized on the first run instead.
+            dynamic = any(-1 in d.get("shape_signature", d["shape"])[1:] for d in details)
+            if not dynamic:
+                self._interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"{self.path}: the {self.runtime} runtime cannot load it: {exc}") from None
-        self.inputs = [_spec(d) for d in self._interpreter.get_input_details()]
+        self.inputs = [_spec(d) for d in details]
         self.outputs = [_spec(d) for d in self._interpreter.get_output_details()]
-        self._batch = self.inputs[0].shape[0] if self.inputs[0].shape else 1
+        self._shapes: list[tuple[int, ...]] | None = None if dynamic else [s.shape for s in self.inputs]
 
     def expect(self, inputs: list[tuple[int, ...]], outputs: list[tuple[int, ...]]) -> None:
         """Check tensor shapes (batch dimension ignored) or raise naming the file."""
@@ -100,13 +104,17 @@ class TFLiteModel:
             )
 
     def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        """Invoke on one array per input (batch dimension included); outputs in file order."""
-        batch = arrays[0].shape[0]
-        if batch != self._batch:
-            for spec, array in zip(self.inputs, arrays):
-                self._interpreter.resize_tensor_input(spec.index, array.shape)
+        """Invoke on one array per input (batch dimension included); outputs in file order.
+
+        A new input shape (batch size, or image size for a free-size input) re-plans the
+        interpreter once; the same shape again costs nothing extra.
+        """
+        shapes = [a.shape for a in arrays]
+        if shapes != self._shapes:
+            for spec, shape in zip(self.inputs, shapes):
+                self._interpreter.resize_tensor_input(spec.index, shape)
             self._interpreter.allocate_tensors()
-            self._batch = batch
+            self._shapes = shapes
         for spec, array in zip(self.inputs, arrays):
             self._interpreter.set_tensor(spec.index, array)
         self._interpreter.invoke()

@@ -10,8 +10,10 @@ inputs = np.load(sys.argv[1])
 outputs = {}
 for key in inputs.files:
     interpreter = Interpreter(model_path=key.replace("|", "/"), num_threads=1)
+    index = interpreter.get_input_details()[0]["index"]
+    interpreter.resize_tensor_input(index, inputs[key].shape)  # free-size inputs (MTCNN's P-Net)
     interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], inputs[key])
+    interpreter.set_tensor(index, inputs[key])
     interpreter.invoke()
     for i, detail in enumerate(interpreter.get_output_details()):
         outputs[f"{key}#{i}"] = interpreter.get_tensor(detail["index"])

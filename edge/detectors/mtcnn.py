@@ -1,0 +1,196 @@
+"""MTCNN (Zhang et al. 2016): P-Net over an image pyramid, R-Net and O-Net on the proposals.
+
+The cascade follows the ``mtcnn`` 1.0.0 package (min face 20 px, pyramid factor 0.709,
+thresholds 0.6/0.7/0.8, NMS 0.5 and 0.7 by union, 0.7 by min after O-Net), in numpy and OpenCV.
+Slow next to BlazeFace (every pyramid level is an invoke), but it finds small and turned faces.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.detectors.base import Box, Face
+from edge.runtime import TFLiteModel
+
+
+@dataclass(frozen=True)
+class MtcnnOptions:
+    pnet: Path
+    rnet: Path
+    onet: Path
+    min_face: int = 20
+    scale_factor: float = 0.709
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8)
+    num_threads: int = 1
+    max_faces: int = 20
+
+
+def _corners_iou(boxes: np.ndarray, method: str) -> np.ndarray:
+    """Pairwise overlap of x1, y1, x2, y2 boxes: IoU ("union") or over the smaller area ("min")."""
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    w = np.clip(
+        np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - np.maximum(boxes[:, None, 0], boxes[None, :, 0]), 0, None
+    )
+    h = np.clip(
+        np.minimum(boxes[:, None, 3], boxes[None, :, 3]) - np.maximum(boxes[:, None, 1], boxes[None, :, 1]), 0, None
+    )
+    inter = w * h
+    denom = np.minimum(area[:, None], area[None]) if method == "min" else area[:, None] + area[None] - inter
+    return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
+
+
+def nms(rows: np.ndarray, threshold: float, method: str = "union", sort: bool = True) -> np.ndarray:
+    """Rows ``[x1, y1, x2, y2, score, ...]``: keep each that no better-scored kept row overlaps."""
+    if len(rows) == 0:
+        return rows
+    if sort:
+        rows = rows[np.argsort(-rows[:, 4], kind="stable")]
+    overlap = _corners_iou(rows[:, :4], method)
+    keep = np.ones(len(rows), bool)
+    for i in range(len(rows)):
+        if keep[i]:
+            keep[i + 1 :] &= overlap[i, i + 1 :] <= threshold
+    return rows[keep]
+
+
+def to_square(rows: np.ndarray) -> np.ndarray:
+    rows = rows.copy()
+    w, h = rows[:, 2] - rows[:, 0], rows[:, 3] - rows[:, 1]
+    side = np.maximum(w, h)
+    rows[:, 0] += w / 2 - side / 2
+    rows[:, 1] += h / 2 - side / 2
+    rows[:, 2:4] = rows[:, 0:2] + side[:, None]
+    return rows
+
+
+def regress(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    rows = rows.copy()
+    w = rows[:, 2] - rows[:, 0] + 1
+    h = rows[:, 3] - rows[:, 1] + 1
+    rows[:, :4] += offsets * np.stack([w, h, w, h], axis=1)
+    return rows
+
+
+def normalize(pixels: np.ndarray) -> np.ndarray:
+    """MTCNN's input scaling of 0-255 values."""
+    return (pixels.astype(np.float32) - 127.5) / 128
+
+
+def patches(image: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear crops resized to ``size``², sampled like tf.image.crop_and_resize, normalized.
+
+    ``image`` is RGB ``uint8`` (cropping before normalizing touches only the patches); outside the
+    image the patch is mid-grey, which normalizes to 0 as in the original.
+    """
+    h, w = image.shape[:2]
+    out = np.empty((len(rows), size, size, 3), image.dtype)
+    for i, (x1, y1, x2, y2) in enumerate(rows[:, :4]):
+        # Output pixel j samples x = x1n*(W-1) + j*(x2n-x1n)*(W-1)/(size-1), with xn = x/W.
+        ax = (x2 - x1) / w * (w - 1) / (size - 1)
+        ay = (y2 - y1) / h * (h - 1) / (size - 1)
+        m = np.array([[ax, 0, x1 / w * (w - 1)], [0, ay, y1 / h * (h - 1)]], np.float32)
+        out[i] = cv2.warpAffine(
+            image,
+            m,
+            (size, size),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(128, 128, 128),
+        )
+    return normalize(out)
+
+
+class Mtcnn:
+    name = "mtcnn"
+
+    def __init__(self, options: MtcnnOptions):
+        self.options = options
+        t = options.num_threads
+        self.pnet = TFLiteModel(options.pnet, t)
+        self.rnet = TFLiteModel(options.rnet, t)
+        self.onet = TFLiteModel(options.onet, t)
+        self.rnet.expect([(24, 24, 3)], [(4,), (2,)])
+        self.onet.expect([(48, 48, 3)], [(4,), (10,), (2,)])
+        self._r_order = self._order(self.rnet, (4, 2))
+        self._o_order = self._order(self.onet, (4, 10, 2))
+        self._p_order = [i for _, i in sorted((s.shape[-1], i) for i, s in enumerate(self.pnet.outputs))][::-1]
+
+    @staticmethod
+    def _order(model: TFLiteModel, widths: tuple[int, ...]) -> list[int]:
+        by_width = {s.shape[-1]: i for i, s in enumerate(model.outputs)}
+        return [by_width[w] for w in widths]
+
+    @classmethod
+    def create_from_model_dir(cls, folder: str | Path, **kwargs) -> Mtcnn:
+        folder = Path(folder)
+        return cls(
+            MtcnnOptions(
+                folder / "mtcnn_pnet.tflite", folder / "mtcnn_rnet.tflite", folder / "mtcnn_onet.tflite", **kwargs
+            )
+        )
+
+    def _scales(self, h: int, w: int) -> list[float]:
+        o = self.options
+        count = round(-((math.log(min(h, w) / 12) / math.log(o.scale_factor)) + 1))
+        return [12 / o.min_face * o.scale_factor**i for i in range(max(count, 0))]
+
+    def _proposals(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        found = []
+        for scale in self._scales(h, w):
+            sh, sw = int(h * scale), int(w * scale)
+            if min(sh, sw) < 12:
+                break
+            scaled = normalize(cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA))
+            out = self.pnet.run(scaled[None])
+            reg, cls = out[self._p_order[0]][0], out[self._p_order[1]][0]
+            score = cls[:, :, 1]
+            ys, xs = np.nonzero(score > self.options.thresholds[0])
+            if len(ys) == 0:
+                continue
+            x1, y1 = xs * 2.0, ys * 2.0
+            x2, y2 = x1 + 12, y1 + 12
+            r = reg[ys, xs]
+            rows = np.stack(
+                [x1 + r[:, 0] * 12, y1 + r[:, 1] * 12, x2 + r[:, 2] * 12, y2 + r[:, 3] * 12, score[ys, xs]], axis=1
+            )
+            rows[:, :4] /= scale
+            found.append(nms(rows, 0.5, sort=True))
+        if not found:
+            return np.zeros((0, 5), np.float32)
+        return to_square(nms(np.concatenate(found), 0.7))
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        t = self.options.thresholds
+        rows = self._proposals(rgb)
+        if len(rows):
+            out = self.rnet.run(patches(rgb, rows, 24))
+            reg, cls = (out[i] for i in self._r_order)
+            rows[:, 4] = cls[:, 1]
+            rows = regress(rows, reg)
+            rows = rows[rows[:, 4] > t[1]]
+            rows = to_square(nms(rows, 0.7))
+        if len(rows) == 0:
+            return []
+        out = self.onet.run(patches(rgb, rows, 48))
+        reg, marks, cls = (out[i] for i in self._o_order)
+        w = rows[:, 2:3] - rows[:, 0:1] + 1
+        h = rows[:, 3:4] - rows[:, 1:2] + 1
+        xs = w * marks[:, 0:5] + rows[:, 0:1] - 1
+        ys = h * marks[:, 5:10] + rows[:, 1:2] - 1
+        rows[:, 4] = cls[:, 1]
+        rows = regress(rows, reg)
+        rows = np.concatenate([rows[:, :5], xs, ys], axis=1)
+        rows = nms(rows[rows[:, 4] > t[2]], 0.7, "min")[: self.options.max_faces]
+        faces = []
+        for r in rows:
+            x1, y1 = max(r[0], 0.0), max(r[1], 0.0)
+            x2, y2 = min(r[2], rgb.shape[1]), min(r[3], rgb.shape[0])
+            points = tuple((float(px), float(py)) for px, py in zip(r[5:10], r[10:15]))
+            faces.append(Face(Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(r[4]), points))
+        return faces

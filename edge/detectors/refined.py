@@ -1,0 +1,80 @@
+"""BlazeFace proposals refined by MTCNN's O-Net: BlazeFace's speed with MTCNN's accuracy.
+
+BlazeFace (full range) proposes faces at a low score floor; each proposal, squared, goes through
+O-Net (48x48) in one batch, which moves the box to the face's extent, adds five landmarks and
+scores it again. The final score is the mean of the two scores: on faces-dev this ranks faces
+better than either alone (see models/README.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.detectors.base import Box, Face
+from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from edge.detectors.mtcnn import patches, regress
+from edge.runtime import TFLiteModel
+
+
+@dataclass(frozen=True)
+class RefinedOptions:
+    blazeface: Path
+    onet: Path
+    score_threshold: float = 0.5  # on the final (mean) score
+    proposal_floor: float = 0.1  # BlazeFace score a proposal needs to be refined
+    max_proposals: int = 16
+    num_threads: int = 1
+    max_faces: int = 10
+
+
+class BlazeFaceOnet:
+    name = "blazeface-onet"
+
+    def __init__(self, options: RefinedOptions):
+        self.options = options
+        self.proposer = BlazeFace(
+            BlazeFaceOptions(
+                options.blazeface,
+                "full",
+                options.proposal_floor,
+                num_threads=options.num_threads,
+                max_faces=options.max_proposals,
+            )
+        )
+        self.onet = TFLiteModel(options.onet, options.num_threads)
+        self.onet.expect([(48, 48, 3)], [(4,), (10,), (2,)])
+        by_width = {s.shape[-1]: i for i, s in enumerate(self.onet.outputs)}
+        self._order = [by_width[4], by_width[10], by_width[2]]
+
+    @property
+    def model(self) -> TFLiteModel:
+        return self.proposer.model
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        proposals = self.proposer.detect(rgb)
+        if not proposals:
+            return []
+        boxes = np.array([[f.box.x, f.box.y, f.box.w, f.box.h] for f in proposals], np.float32)
+        first = np.array([f.score for f in proposals], np.float32)
+        side = np.maximum(boxes[:, 2], boxes[:, 3])
+        cx, cy = boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2
+        rows = np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], axis=1)
+        out = self.onet.run(patches(rgb, rows, 48))
+        reg, marks, cls = (out[i] for i in self._order)
+        w = rows[:, 2:3] - rows[:, 0:1] + 1
+        h = rows[:, 3:4] - rows[:, 1:2] + 1
+        xs = w * marks[:, 0:5] + rows[:, 0:1] - 1
+        ys = h * marks[:, 5:10] + rows[:, 1:2] - 1
+        refined = regress(rows, reg)
+        scores = (first + cls[:, 1]) / 2
+        faces = []
+        for i in np.argsort(-scores):
+            if scores[i] < self.options.score_threshold or len(faces) == self.options.max_faces:
+                break
+            x1, y1, x2, y2 = refined[i]
+            points = tuple((float(px), float(py)) for px, py in zip(xs[i], ys[i]))
+            faces.append(Face(Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(scores[i]), points))
+        return faces

@@ -1,0 +1,126 @@
+"""moodcast against the `fer` package on the same frames, in the same run.
+
+Speed: both pipelines on the same 640x480 frames (detect + classify, decoding excluded), one
+thread. Accuracy: the largest face of each photo in a <class>/<photo> folder.
+
+    .venv/bin/python scripts/compare_fer.py [--frames 100] [--photos ../shared/data/expressions-dev]
+
+fer needs its own venv (TensorFlow + torch): python3 -m venv .venv-fer &&
+.venv-fer/bin/pip install fer==25.10.3 "setuptools<81"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.config import SAMPLES_DIR, Config
+from edge.evaluation import labelled_photos
+from edge.labels import EMOTIONS
+from edge.metrics import classification_report
+from edge.pipeline import Pipeline
+from edge.sources.images import read_image
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--input", default=str(SAMPLES_DIR / "astronaut.jpg"))
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--photos", default=str(REPO.parent / "shared" / "data" / "expressions-dev"))
+    parser.add_argument("--fer-python", default=str(REPO / ".venv-fer" / "bin" / "python"))
+    args = parser.parse_args()
+    if not Path(args.fer_python).exists():
+        sys.exit(f"{args.fer_python} not found; see this script's docstring to create the fer venv")
+
+    cv2.setNumThreads(1)  # one thread, like the interpreter
+    rgb = read_image(args.input)
+    frames = np.stack([rgb] * args.frames)
+    pipeline = Pipeline.from_config(Config())
+    for _ in range(5):
+        pipeline.process(rgb)
+    ours = []
+    for frame in frames:
+        t = time.perf_counter()
+        pipeline.process(frame)
+        ours.append((time.perf_counter() - t) * 1e3)
+
+    photos = labelled_photos(args.photos)
+    truth = np.array([label for _, label in photos])
+    ours_pred = []
+    still = Pipeline.from_config(Config(), still=True)
+    for path, _ in photos:
+        image = read_image(path)
+        faces = still.detector.detect(image)
+        if faces:
+            largest = max(faces, key=lambda f: f.box.area)
+            ours_pred.append(EMOTIONS.index(still.classifier.classify(image, [largest.box])[0].label))
+        else:
+            ours_pred.append(-1)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "frames.npz"
+        np.savez(npz, frames=frames[..., ::-1])  # fer takes BGR, as cv2.imread gives
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "TF_NUM_INTRAOP_THREADS": "1",
+            "TF_NUM_INTEROP_THREADS": "1",
+            "CUDA_VISIBLE_DEVICES": "",
+        }
+        run = subprocess.run(
+            [
+                args.fer_python,
+                str(REPO / "scripts" / "fer_probe.py"),
+                str(npz),
+                json.dumps([str(p) for p, _ in photos]),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+    if run.returncode != 0:
+        sys.exit(f"fer failed:\n{run.stderr[-3000:]}")
+    fer = json.loads(run.stdout.strip().splitlines()[-1])
+    fer_pred = np.array([EMOTIONS.index(p) if p else -1 for p in fer["predictions"]])
+
+    def accuracy(pred):
+        pred = np.asarray(pred)
+        rep = classification_report(truth, np.where(pred >= 0, pred, (truth + 1) % 7))
+        return rep.accuracy, rep.macro_f1, int((pred < 0).sum())
+
+    o50, o95 = np.percentile(ours, 50), np.percentile(ours, 95)
+    oa, of1, onf = accuracy(ours_pred)
+    fa, ff1, fnf = accuracy(fer_pred)
+    print(f"frames: {args.frames} x {Path(args.input).name} ({rgb.shape[1]}x{rgb.shape[0]}); photos: {args.photos}")
+    print(f"{'':<24}{'p50 ms':>9}{'p95 ms':>9}{'accuracy':>10}{'macro-F1':>10}{'no face':>9}")
+    print(f"{'moodcast':<24}{o50:>9.2f}{o95:>9.2f}{oa:>10.1%}{of1:>10.3f}{onf:>9d}")
+    print(f"{'fer 25.10.3 (Haar)':<24}{fer['ms_p50']:>9.2f}{fer['ms_p95']:>9.2f}{fa:>10.1%}{ff1:>10.3f}{fnf:>9d}")
+    print(f"speed-up (fer p50 / moodcast p50): {fer['ms_p50'] / o50:.1f}x")
+    print(
+        json.dumps(
+            {
+                "moodcast_ms_p50": o50,
+                "fer_ms_p50": fer["ms_p50"],
+                "ratio": fer["ms_p50"] / o50,
+                "moodcast_accuracy": oa,
+                "fer_accuracy": fa,
+                "n_photos": len(photos),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

