@@ -65,7 +65,6 @@ class Publisher:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"moodcast-{self.device_id}", protocol=protocol
         )
-        self.client.enable_logger(log)
         self.client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
         self.client.max_queued_messages_set(m.queue_size)
         self.client.reconnect_delay_set(1, max(1, int(m.reconnect_max_s)))
@@ -85,6 +84,7 @@ class Publisher:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
+        self.client.on_connect_fail = self._on_connect_fail
         self.last_error: str | None = None
 
     # --- connection ---------------------------------------------------------------------------
@@ -92,7 +92,14 @@ class Publisher:
     def start(self) -> None:
         """Connect in the background; paho's thread reconnects with backoff when the link drops."""
         m = self.config.mqtt
-        self.client.connect_async(m.host, m.port, keepalive=m.keepalive)
+        # The first attempt is made here so that its reason (TLS, DNS, refused) can be logged:
+        # paho's background thread retries quietly.
+        try:
+            self.client.connect(m.host, m.port, keepalive=m.keepalive)
+        except OSError as exc:  # ssl.SSLError included
+            self.last_error = f"cannot connect to {m.host}:{m.port}: {exc}"
+            log.error("%s; retrying in the background", self.last_error)
+            self.client.connect_async(m.host, m.port, keepalive=m.keepalive)
         self.client.loop_start()
 
     def wait_connected(self, timeout: float) -> bool:
@@ -115,6 +122,9 @@ class Publisher:
         client.subscribe([(self.topics.commands, 1), (f"{self.config.mqtt.discovery_prefix}/status", 1)])
         if self.config.mqtt.discovery:
             self.publish_discovery()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        log.warning("connecting to %s:%s failed; retrying with backoff", self.config.mqtt.host, self.config.mqtt.port)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
