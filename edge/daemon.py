@@ -21,9 +21,8 @@ from edge.config import Config
 from edge.contract import faces_payload, state_payload
 from edge.mqtt import Command, Publisher
 from edge.pipeline import FrameResult, Pipeline
-from edge.sources import ResilientSource, SourceError, open_source
+from edge.sources import ResilientSource, open_source
 from edge.sources.base import FrameSource
-from edge.sources.opencv import is_camera, is_stream
 
 log = logging.getLogger("moodcast")
 
@@ -73,6 +72,15 @@ class RunStats:
         self._last_processed = now
         for stage, ms in result.timings_ms.items():
             self.stage_ms[stage] = ms if stage not in self.stage_ms else 0.9 * self.stage_ms[stage] + 0.1 * ms
+
+
+def current_rss_mb() -> float:
+    """Resident memory now (not the peak), so a leak shows as growth in ``stats``."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_temperature() -> float | None:
@@ -162,7 +170,7 @@ class Daemon:
                 "uptime_s": round(now - s.started, 1),
                 "queued_messages": self.publisher.queued,
                 "dropped_messages": self.publisher.dropped,
-                "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "rss_mb": round(current_rss_mb(), 1),
                 "cpu_temp_c": cpu_temperature(),
                 "source_ok": s.source_ok,
                 "source_error": s.source_error,
@@ -237,17 +245,11 @@ def run_daemon(config: Config, max_frames: int = 0) -> int:
     )
     pipeline = Pipeline.from_config(config)  # a missing or wrong model stops here, naming the file
     s = config.source
-    live = s.uri.startswith("picamera2") or is_camera(s.uri) or is_stream(s.uri)
-    try:
-        first = open_source(s.uri, s.width, s.height, s.loop, s.realtime)
-    except SourceError:
-        if not live:
-            raise  # a missing file is a configuration mistake, not a fault to wait out
-        first = None
+    # A missing file or picamera2 module is a setup mistake and stops here; a camera that cannot
+    # be opened or stops delivering is retried with backoff once running.
+    first = open_source(s.uri, s.width, s.height, s.loop, s.realtime)
     publisher = Publisher(config)
     daemon = Daemon(config, pipeline, publisher, first)
-    if first is None:
-        daemon._first_source = None
 
     def on_signal(signum, _frame):
         log.info("signal %s: stopping", signal.Signals(signum).name)

@@ -172,3 +172,25 @@ def test_broker_outage_loses_no_state_and_keeps_order(tmp_path):
             proc.kill()
         rec.close()
         broker.stop()
+
+
+def test_a_camera_that_cannot_be_opened_is_retried_and_reported(broker):
+    rec = Recorder(broker.port)
+    proc = start_daemon(broker.port, "t7", "--source", "/dev/video63", "--set", "mqtt.stats_interval_s=0.5")
+    state = rec.wait_for(lambda m: m.topic == "moodcast/t7/state" and m.json()["source_ok"] is False, timeout=20,
+                         what="state reporting the failed camera")
+    validate(state.json(), "state")
+    stats = rec.wait_for(lambda m: m.topic == "moodcast/t7/stats" and m.json()["source_failures"] >= 2, timeout=20)
+    assert "/dev/video63: cannot open" in stats.json()["source_error"]
+    assert proc.poll() is None
+    assert stop(proc) == 0
+    rec.close()
+
+
+def test_missing_video_file_and_bad_config_exit_with_a_message(broker, tmp_path):
+    missing = start_daemon(broker.port, "t8", "--source", str(tmp_path / "nope.mp4"), log=tmp_path / "a.log")
+    assert missing.wait(30) == 1
+    assert "nope.mp4: no such video file" in (tmp_path / "a.log").read_text()
+    bad = start_daemon(broker.port, "t8", "--set", "mqtt.qos=3", log=tmp_path / "b.log")
+    assert bad.wait(30) == 2
+    assert "mqtt.qos: must be 0, 1 or 2" in (tmp_path / "b.log").read_text()

@@ -70,7 +70,7 @@ def test_images_folder_and_errors(tmp_path, data):
 def test_picamera2_missing_tells_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails
     with pytest.raises(SourceError, match="apt install python3-picamera2.*--system-site-packages"):
-        next(open_source("picamera2").frames())
+        open_source("picamera2")
 
 
 class FakePicamera2:

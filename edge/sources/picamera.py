@@ -19,16 +19,17 @@ class Picamera2Source:
     name = "picamera2"
 
     def __init__(self, camera: int = 0, width: int = 640, height: int = 480):
+        # A missing module is a setup mistake, reported at once; a missing camera is retried.
+        try:
+            self._module = importlib.import_module("picamera2")
+        except ImportError:
+            raise SourceError(INSTALL_HINT) from None
         self.camera, self.width, self.height = camera, width, height
         self._picam = None
 
     def frames(self) -> Iterator[Frame]:
         try:
-            module = importlib.import_module("picamera2")
-        except ImportError:
-            raise SourceError(INSTALL_HINT) from None
-        try:
-            self._picam = module.Picamera2(self.camera)
+            self._picam = self._module.Picamera2(self.camera)
             # "RGB888" is BGR in memory order on the Pi (libcamera naming); ask for XBGR8888 = RGBA.
             config = self._picam.create_video_configuration(
                 main={"size": (self.width, self.height), "format": "XBGR8888"}
