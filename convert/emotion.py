@@ -29,6 +29,7 @@ MODES = ("int8", "float16", "dynamic")
 class EmotionConversion:
     out: str
     mode: str
+    quantizer: str  # "tf": TFLiteConverter; "aeq": ai-edge-quantizer
     bytes: int
     sha256: str
     calibration_samples: int
@@ -87,6 +88,28 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None) -> bytes:
     return converter.convert()
 
 
+def to_tflite_aeq(model, calibration: np.ndarray) -> bytes:
+    """Full-integer int8 with the LiteRT quantizer (ai-edge-quantizer), from the float TFLite model."""
+    import tempfile
+
+    try:
+        from ai_edge_quantizer import quantizer, recipe
+    except ImportError:
+        raise SystemExit("--quantizer aeq needs ai-edge-quantizer: pip install 'moodcast[train]'") from None
+    tf = _tf()
+    float_model = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "float.tflite", Path(tmp) / "int8.tflite"
+        source.write_bytes(float_model)
+        qt = quantizer.Quantizer(str(source))
+        qt.load_quantization_recipe(recipe.static_wi8_ai8())
+        name = model.inputs[0].name.split(":")[0]
+        samples = [{name: calibration[i : i + 1]} for i in range(len(calibration))]
+        result = qt.quantize(qt.calibrate({"serving_default": samples}, num_threads=2), enable_progress_report=False)
+        result.export_model(str(target), overwrite=True)
+        return target.read_bytes()
+
+
 def predict_tflite(model: TFLiteModel, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, float]:
     """Probabilities for grey crops ``(N, S, S)`` and the median ms per single-face invoke."""
     out = []
@@ -104,7 +127,13 @@ def predict_tflite(model: TFLiteModel, images: np.ndarray, batch: int = 256) -> 
 
 
 def convert_emotion(
-    model_path: str | Path, calib: str | Path, out: str | Path, mode: str = "int8", samples: int = 500, seed: int = 0
+    model_path: str | Path,
+    calib: str | Path,
+    out: str | Path,
+    mode: str = "int8",
+    samples: int = 500,
+    seed: int = 0,
+    quantizer: str = "tf",
 ) -> EmotionConversion:
     """Convert, then measure float vs quantized on the validation split of ``calib``'s data."""
     import keras
@@ -123,7 +152,12 @@ def convert_emotion(
     train_set, _ = fer.clean(train_set, val_set)
     picks = stratified_sample(train_set, samples, seed)
     calibration = train_set.images[picks][..., None].astype(np.float32)
-    content = to_tflite(model, mode, calibration)
+    if quantizer == "aeq":
+        if mode != "int8":
+            raise SystemExit("--quantizer aeq makes int8 models only")
+        content = to_tflite_aeq(model, calibration)
+    else:
+        content = to_tflite(model, mode, calibration)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
 
@@ -136,6 +170,7 @@ def convert_emotion(
     return EmotionConversion(
         out=str(out),
         mode=mode,
+        quantizer=quantizer,
         bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         calibration_samples=len(picks),

@@ -192,7 +192,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if args.what == "emotion":
         from convert.emotion import convert_emotion, write_card_data
 
-        result = convert_emotion(args.model, args.calib, args.out, args.mode, args.samples, args.seed)
+        result = convert_emotion(args.model, args.calib, args.out, args.mode, args.samples, args.seed, args.quantizer)
         card = Path(args.out).with_suffix(".json")
         write_card_data(result, Path(args.model).parent, card)
         print(f"wrote {result.out} ({result.bytes / 1024:.0f} KiB, {result.mode}) and {card}")
@@ -272,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--mode", default="int8", choices=("int8", "float16", "dynamic"))
     p.add_argument("--samples", type=int, default=500, help="emotion: calibration crops")
+    p.add_argument(
+        "--quantizer",
+        default="tf",
+        choices=("tf", "aeq"),
+        help="emotion: TFLiteConverter (default) or the LiteRT quantizer ai-edge-quantizer",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--arch",

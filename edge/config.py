@@ -195,7 +195,10 @@ def apply(config: Config, values: dict, origin: str) -> None:
                 raise ConfigError(
                     f"{section}.{key}: unknown key in {origin}; known in [{section}]: {', '.join(sorted(kinds))}"
                 )
-            setattr(target, key, _coerce(value, kinds[key], f"{section}.{key}"))
+            value = _coerce(value, kinds[key], f"{section}.{key}")
+            if isinstance(value, dict):  # tables (genres, match) add to and override the defaults
+                value = {**getattr(target, key), **value}
+            setattr(target, key, value)
 
 
 def from_environment(environ: typing.Mapping[str, str]) -> dict:

@@ -43,10 +43,30 @@ def main() -> int:
         sub.loop_start()
         started = time.monotonic()
         code = subprocess.call(
-            [sys.executable, "-m", "edge.cli", "run", "--mqtt-port", str(port), "--device-id", "soak", "--source",
-             args.input, "--loop", "--max-frames", str(args.frames), "--set", "source.fps_cap=0",
-             "--set", "mqtt.stats_interval_s=2", "--set", "mqtt.heartbeat_s=1"],
-            cwd=REPO, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "edge.cli",
+                "run",
+                "--mqtt-port",
+                str(port),
+                "--device-id",
+                "soak",
+                "--source",
+                args.input,
+                "--loop",
+                "--max-frames",
+                str(args.frames),
+                "--set",
+                "source.fps_cap=0",
+                "--set",
+                "mqtt.stats_interval_s=2",
+                "--set",
+                "mqtt.heartbeat_s=1",
+            ],
+            cwd=REPO,
+            stderr=subprocess.DEVNULL,
+        )
         elapsed = time.monotonic() - started
         time.sleep(0.5)
         sub.loop_stop()
@@ -54,7 +74,9 @@ def main() -> int:
     print(f"{args.frames} frames in {elapsed:.0f} s (exit {code}); stats every 2 s:")
     print(f"{'frames':>8}{'rss MB':>9}{'queued':>8}{'dropped msgs':>14}{'fps':>7}")
     for s in samples:
-        print(f"{s['frames']:>8}{s['rss_mb']:>9.1f}{s['queued_messages']:>8}{s['dropped_messages']:>14}{s['fps']:>7.1f}")
+        print(
+            f"{s['frames']:>8}{s['rss_mb']:>9.1f}{s['queued_messages']:>8}{s['dropped_messages']:>14}{s['fps']:>7.1f}"
+        )
     settled = [s for s in samples if s["frames"] >= min(1000, args.frames // 10)]
     if not settled:
         print("too few samples")
@@ -63,8 +85,10 @@ def main() -> int:
     growth = (max(rss) - min(rss)) / min(rss)
     queued = max(s["queued_messages"] for s in settled)
     verdict = growth <= 0.10 and queued <= 5
-    print(f"RSS after warm-up: {min(rss):.1f}-{max(rss):.1f} MB ({growth:.1%} spread); "
-          f"queued messages at most {queued}: {'flat' if verdict else 'NOT flat'}")
+    print(
+        f"RSS after warm-up: {min(rss):.1f}-{max(rss):.1f} MB ({growth:.1%} spread); "
+        f"queued messages at most {queued}: {'flat' if verdict else 'NOT flat'}"
+    )
     return 0 if verdict and code == 0 else 1
 
 

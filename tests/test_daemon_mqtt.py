@@ -177,8 +177,11 @@ def test_broker_outage_loses_no_state_and_keeps_order(tmp_path):
 def test_a_camera_that_cannot_be_opened_is_retried_and_reported(broker):
     rec = Recorder(broker.port)
     proc = start_daemon(broker.port, "t7", "--source", "/dev/video63", "--set", "mqtt.stats_interval_s=0.5")
-    state = rec.wait_for(lambda m: m.topic == "moodcast/t7/state" and m.json()["source_ok"] is False, timeout=20,
-                         what="state reporting the failed camera")
+    state = rec.wait_for(
+        lambda m: m.topic == "moodcast/t7/state" and m.json()["source_ok"] is False,
+        timeout=20,
+        what="state reporting the failed camera",
+    )
     validate(state.json(), "state")
     stats = rec.wait_for(lambda m: m.topic == "moodcast/t7/stats" and m.json()["source_failures"] >= 2, timeout=20)
     assert "/dev/video63: cannot open" in stats.json()["source_error"]

@@ -52,3 +52,30 @@ def test_environment_overrides_file_and_flags_override_environment(tmp_path):
     conf.write_text("[mqtt]\nhost = 'from-file'\nport = 1884\n")
     config = load(conf, {"mqtt": {"port": "1885"}}, environ={"MOODCAST_MQTT_HOST": "from-env"})
     assert config.mqtt.host == "from-env" and config.mqtt.port == 1885
+
+
+@pytest.mark.parametrize(
+    "text, env, words",
+    [
+        ("[mqtt\nhost=1", {}, "not valid TOML"),
+        ("[camera]\nuri = '0'\n", {}, "camera: unknown section"),
+        ("", {"MOODCAST_MQTTHOST": "x"}, "MOODCAST_MQTTHOST: not a moodcast setting"),
+        ("", {"MOODCAST_SCENE_MODE": "crowd"}, "scene.mode: must be 'largest' or 'room'"),
+        ("[source]\nloop = 'maybe'\n", {}, "source.loop: expected true or false"),
+        ("[recommend.match]\nhappy = 'polka'\n", {}, "not in recommend.genres"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path, text, env, words):
+    from edge.config import ConfigError
+
+    conf = tmp_path / "c.toml"
+    conf.write_text(text)
+    with pytest.raises(ConfigError, match=words):
+        load(conf, environ=env)
+
+
+def test_unreadable_config_file(tmp_path):
+    from edge.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--config: cannot read"):
+        load(tmp_path / "missing.toml", environ={})
