@@ -197,3 +197,36 @@ def test_missing_video_file_and_bad_config_exit_with_a_message(broker, tmp_path)
     bad = start_daemon(broker.port, "t8", "--set", "mqtt.qos=3", log=tmp_path / "b.log")
     assert bad.wait(30) == 2
     assert "mqtt.qos: must be 0, 1 or 2" in (tmp_path / "b.log").read_text()
+
+
+def test_systemd_notify_ready_status_and_watchdog(broker, tmp_path):
+    import socket
+
+    address = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(address))
+    sock.settimeout(20)
+    proc = start_daemon(broker.port, "t9", "--source", CLIP, "--loop",
+                        env={"NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "1000000"})
+    got = []
+    try:
+        while not any(m.startswith("WATCHDOG=1") for m in got) or len(got) < 4:
+            got.append(sock.recv(4096).decode())
+    finally:
+        assert stop(proc) == 0
+    sock.settimeout(5)
+    got.append(sock.recv(4096).decode())
+    sock.close()
+    assert got[0] == "READY=1"
+    assert any(m.startswith("STATUS=running") for m in got)
+    assert "STOPPING=1" in got
+
+
+def test_mqtt_3_1_1_works_too(broker):
+    rec = Recorder(broker.port)
+    proc = start_daemon(broker.port, "t10", "--source", CLIP, "--set", "mqtt.protocol=3.1.1")
+    assert proc.wait(30) == 0
+    state = rec.wait_for(lambda m: m.topic == "moodcast/t10/state", what="state over MQTT 3.1.1")
+    validate(state.json(), "state")
+    rec.wait_for(lambda m: m.topic == "moodcast/t10/availability" and m.payload == b"offline")
+    rec.close()

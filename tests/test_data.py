@@ -118,3 +118,12 @@ def test_clean_removes_duplicates_conflicts_leaks_and_blanks():
     assert report.conflicting_groups == 1 and report.conflicting_images == 2
     assert report.leaked_into_validation == 1
     assert report.near_blank == 1
+
+
+def test_ferplus_votes_become_soft_labels(small, data):
+    faces = fer.attach_ferplus(fer.read_zip(small / "small.zip", "train"), data / "fer2013" / "ferplus_labels.csv")
+    assert faces.soft.shape == (35, 7)
+    np.testing.assert_allclose(faces.soft.sum(axis=1), 1.0, rtol=1e-5)
+    # FER+ majority agrees with the FER2013 label for about 63% of images (the data's README).
+    agree = (faces.soft.argmax(axis=1) == faces.labels).mean()
+    assert 0.3 < agree < 1.0
