@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -22,13 +24,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_broker(port: int, workdir: Path) -> subprocess.Popen:
+def start_broker(port: int, workdir: Path) -> tuple[subprocess.Popen, list[str]]:
+    """The broker process and the `moodcast run` flags it needs."""
     mosquitto = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    if os.environ.get("QUICKSTART_BROKER") == "embedded":
+        mosquitto = None
     if mosquitto:
         conf = workdir / "mosquitto.conf"
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
         print(f"== broker: mosquitto on 127.0.0.1:{port}")
-        cmd = [mosquitto, "-c", str(conf)]
+        cmd, flags = [mosquitto, "-c", str(conf)], []
     else:
         if shutil.which("amqtt", path=str(Path(sys.executable).parent)) is None:
             print("== mosquitto is not installed: installing the embedded broker amqtt into .venv")
@@ -40,12 +45,13 @@ def start_broker(port: int, workdir: Path) -> subprocess.Popen:
         )
         print(f"== broker: embedded amqtt on 127.0.0.1:{port}")
         cmd = [str(Path(sys.executable).parent / "amqtt"), "-c", str(conf)]
+        flags = ["--set", "mqtt.protocol=3.1.1"]  # amqtt speaks MQTT 3.1.1 only
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc
+                return proc, flags
         time.sleep(0.1)
     proc.kill()
     sys.exit("the broker did not start")
@@ -72,13 +78,18 @@ def show(message) -> None:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        broker = start_broker(port, Path(tmp))
+        broker, flags = start_broker(port, Path(tmp))
         received = []
+        ready = threading.Event()
         sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        sub.on_connect = lambda c, *_: c.subscribe([("moodcast/#", 1), ("homeassistant/#", 1)])
+        sub.on_connect = lambda c, *_: (c.subscribe([("moodcast/#", 1), ("homeassistant/#", 1)]), ready.set())
         sub.on_message = lambda c, u, m: (received.append(m), show(m))
-        sub.connect("127.0.0.1", port)
+        sub.connect_async("127.0.0.1", port)
         sub.loop_start()
+        # A broker may accept TCP before it answers MQTT: wait for a real session.
+        if not ready.wait(20):
+            broker.kill()
+            sys.exit("the broker does not answer MQTT")
         time.sleep(0.3)
         print("== moodcast run on samples/astronaut.avi (a 4 s clip); a subscriber prints what arrives:")
         cmd = [
@@ -90,6 +101,7 @@ def main() -> int:
             "demo",
             "--set",
             "mqtt.stats_interval_s=2",
+            *flags,
             *sys.argv[1:],
         ]
         code = subprocess.call(cmd, cwd=REPO)

@@ -206,8 +206,9 @@ def test_systemd_notify_ready_status_and_watchdog(broker, tmp_path):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(address))
     sock.settimeout(20)
-    proc = start_daemon(broker.port, "t9", "--source", CLIP, "--loop",
-                        env={"NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "1000000"})
+    proc = start_daemon(
+        broker.port, "t9", "--source", CLIP, "--loop", env={"NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "1000000"}
+    )
     got = []
     try:
         while not any(m.startswith("WATCHDOG=1") for m in got) or len(got) < 4:
