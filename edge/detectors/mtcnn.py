@@ -105,6 +105,31 @@ def patches(image: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
     return normalize(out)
 
 
+def output_order(model: TFLiteModel, widths: tuple[int, ...]) -> list[int]:
+    """Indices of a model's outputs, ordered by their last dimension as given."""
+    by_width = {spec.shape[-1]: i for i, spec in enumerate(model.outputs)}
+    return [by_width[w] for w in widths]
+
+
+class ONet:
+    """MTCNN's output network: moves square boxes to the face, scores them, adds five landmarks."""
+
+    def __init__(self, path: Path, num_threads: int = 1):
+        self.model = TFLiteModel(path, num_threads)
+        self.model.expect([(48, 48, 3)], [(4,), (10,), (2,)])
+        self._order = output_order(self.model, (4, 10, 2))
+
+    def refine(self, rgb: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For ``x1, y1, x2, y2`` squares: regressed boxes, face scores and landmarks ``(N, 5, 2)``."""
+        out = self.model.run(patches(rgb, squares, 48))
+        reg, marks, cls = (out[i] for i in self._order)
+        w = squares[:, 2:3] - squares[:, 0:1] + 1
+        h = squares[:, 3:4] - squares[:, 1:2] + 1
+        xs = w * marks[:, 0:5] + squares[:, 0:1] - 1
+        ys = h * marks[:, 5:10] + squares[:, 1:2] - 1
+        return regress(squares[:, :4], reg), cls[:, 1], np.stack([xs, ys], axis=-1)
+
+
 class Mtcnn:
     name = "mtcnn"
 
@@ -113,17 +138,10 @@ class Mtcnn:
         t = options.num_threads
         self.pnet = TFLiteModel(options.pnet, t)
         self.rnet = TFLiteModel(options.rnet, t)
-        self.onet = TFLiteModel(options.onet, t)
+        self.onet = ONet(options.onet, t)
         self.rnet.expect([(24, 24, 3)], [(4,), (2,)])
-        self.onet.expect([(48, 48, 3)], [(4,), (10,), (2,)])
-        self._r_order = self._order(self.rnet, (4, 2))
-        self._o_order = self._order(self.onet, (4, 10, 2))
+        self._r_order = output_order(self.rnet, (4, 2))
         self._p_order = [i for _, i in sorted((s.shape[-1], i) for i, s in enumerate(self.pnet.outputs))][::-1]
-
-    @staticmethod
-    def _order(model: TFLiteModel, widths: tuple[int, ...]) -> list[int]:
-        by_width = {s.shape[-1]: i for i, s in enumerate(model.outputs)}
-        return [by_width[w] for w in widths]
 
     @classmethod
     def create_from_model_dir(cls, folder: str | Path, **kwargs) -> Mtcnn:
@@ -177,20 +195,13 @@ class Mtcnn:
             rows = to_square(nms(rows, 0.7))
         if len(rows) == 0:
             return []
-        out = self.onet.run(patches(rgb, rows, 48))
-        reg, marks, cls = (out[i] for i in self._o_order)
-        w = rows[:, 2:3] - rows[:, 0:1] + 1
-        h = rows[:, 3:4] - rows[:, 1:2] + 1
-        xs = w * marks[:, 0:5] + rows[:, 0:1] - 1
-        ys = h * marks[:, 5:10] + rows[:, 1:2] - 1
-        rows[:, 4] = cls[:, 1]
-        rows = regress(rows, reg)
-        rows = np.concatenate([rows[:, :5], xs, ys], axis=1)
+        boxes, scores, marks = self.onet.refine(rgb, rows)
+        rows = np.concatenate([boxes, scores[:, None], marks.reshape(-1, 10)], axis=1)
         rows = nms(rows[rows[:, 4] > t[2]], 0.7, "min")[: self.options.max_faces]
         faces = []
         for r in rows:
             x1, y1 = max(r[0], 0.0), max(r[1], 0.0)
             x2, y2 = min(r[2], rgb.shape[1]), min(r[3], rgb.shape[0])
-            points = tuple((float(px), float(py)) for px, py in zip(r[5:10], r[10:15]))
+            points = tuple((float(px), float(py)) for px, py in r[5:15].reshape(5, 2))
             faces.append(Face(Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(r[4]), points))
         return faces

@@ -15,7 +15,7 @@ import numpy as np
 
 from edge.detectors.base import Box, Face
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
-from edge.detectors.mtcnn import patches, regress
+from edge.detectors.mtcnn import ONet
 from edge.runtime import TFLiteModel
 
 
@@ -44,10 +44,7 @@ class BlazeFaceOnet:
                 max_faces=options.max_proposals,
             )
         )
-        self.onet = TFLiteModel(options.onet, options.num_threads)
-        self.onet.expect([(48, 48, 3)], [(4,), (10,), (2,)])
-        by_width = {s.shape[-1]: i for i, s in enumerate(self.onet.outputs)}
-        self._order = [by_width[4], by_width[10], by_width[2]]
+        self.onet = ONet(options.onet, options.num_threads)
 
     @property
     def model(self) -> TFLiteModel:
@@ -62,19 +59,13 @@ class BlazeFaceOnet:
         side = np.maximum(boxes[:, 2], boxes[:, 3])
         cx, cy = boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2
         rows = np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], axis=1)
-        out = self.onet.run(patches(rgb, rows, 48))
-        reg, marks, cls = (out[i] for i in self._order)
-        w = rows[:, 2:3] - rows[:, 0:1] + 1
-        h = rows[:, 3:4] - rows[:, 1:2] + 1
-        xs = w * marks[:, 0:5] + rows[:, 0:1] - 1
-        ys = h * marks[:, 5:10] + rows[:, 1:2] - 1
-        refined = regress(rows, reg)
-        scores = (first + cls[:, 1]) / 2
+        refined, second, marks = self.onet.refine(rgb, rows)
+        scores = (first + second) / 2
         faces = []
         for i in np.argsort(-scores):
             if scores[i] < self.options.score_threshold or len(faces) == self.options.max_faces:
                 break
             x1, y1, x2, y2 = refined[i]
-            points = tuple((float(px), float(py)) for px, py in zip(xs[i], ys[i]))
+            points = tuple((float(px), float(py)) for px, py in marks[i])
             faces.append(Face(Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(scores[i]), points))
         return faces
