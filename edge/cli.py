@@ -86,7 +86,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             split = "test"
         if split is None and Path(args.data).suffix.lower() == ".csv":
             split = "PublicTest"
-        report = evaluate_emotion(model, args.data, split)
+        report = evaluate_emotion(model, args.data, split, flip_average=not args.no_flip)
         print(f"model {model} on {args.data}" + (f" ({split})" if split else ""))
         print(report.format())
         if args.json:
@@ -199,7 +199,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(
             f"validation ({result.validation_split}, n={result.n}): float {result.float_accuracy:.2%} -> "
             f"{result.mode} {result.quantized_accuracy:.2%}, agreement {result.agreement:.2%}, "
-            f"{result.ms_per_face:.3f} ms/face"
+            f"{result.ms_per_face:.3f} ms/face; with flip averaging (the device) {result.device_accuracy:.2%}, "
+            f"{result.ms_per_face_device:.3f} ms/face"
         )
         return 0
     from convert.detector import convert_detector
@@ -255,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="emotion: train|test (zip, folder) or Training|PublicTest|PrivateTest (csv)")
     p.add_argument("--detector", choices=tuple(BACKENDS), help="detector backend (default: the configured one)")
     p.add_argument("--no-adjust", action="store_true", help="detector: score raw boxes, no FDDB box adjustment")
+    p.add_argument(
+        "--no-flip",
+        action="store_true",
+        help="emotion: one pass per crop (the device averages each crop with its mirror)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

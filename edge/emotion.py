@@ -25,6 +25,7 @@ class EmotionOptions:
     num_threads: int = 1
     margin: float = DEFAULT_MARGIN
     shift_y: float = DEFAULT_SHIFT_Y
+    flip_average: bool = True  # average with the mirrored crop (one batched invoke)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,20 @@ class Emotion:
 
     def as_dict(self) -> dict[str, float]:
         return {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities)}
+
+
+def predict_probabilities(model: TFLiteModel, crops: np.ndarray, flip_average: bool = True) -> np.ndarray:
+    """Class probabilities ``(N, 7)`` for grey crops ``(N, S, S)`` of raw 0-255 values.
+
+    With ``flip_average`` each crop and its mirror image go through the model in the same batch
+    and their probabilities are averaged (test-time augmentation the device can afford).
+    """
+    batch = np.concatenate([crops, crops[:, :, ::-1]]) if flip_average else crops
+    x = quantize(batch.astype(np.float32)[..., None], model.inputs[0])
+    probs = dequantize(model.run(x)[0], model.outputs[0])
+    if flip_average:
+        probs = (probs[: len(crops)] + probs[len(crops) :]) / 2
+    return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
 
 
 def crop_face(grey: np.ndarray, box: Box, size: int, margin: float, shift_y: float = 0.0) -> np.ndarray:
@@ -71,9 +86,7 @@ class EmotionClassifier:
         """Grey ``uint8`` crops ``(N, S, S)`` already framed and sized."""
         if len(crops) == 0:
             return []
-        x = quantize(crops.astype(np.float32)[..., None], self.model.inputs[0])
-        probs = dequantize(self.model.run(x)[0], self.model.outputs[0])
-        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
+        probs = predict_probabilities(self.model, crops, self.options.flip_average)
         return [Emotion(EMOTIONS[int(p.argmax())], float(p.max()), p) for p in probs]
 
     def crops(self, grey: np.ndarray, boxes: list[Box]) -> np.ndarray:

@@ -91,7 +91,7 @@ class Pipeline:
             config.detector.max_faces,
         )
         e = config.emotion
-        classifier = EmotionClassifier(EmotionOptions(e.model, threads, e.margin, e.shift_y))
+        classifier = EmotionClassifier(EmotionOptions(e.model, threads, e.margin, e.shift_y, e.flip_average))
         options = scene_options(config)
         if still:
             options = SceneOptions(options.mode, 0.0, 0.0, 0.0, 0.0)

@@ -75,7 +75,7 @@ def test_emotion_model_matches_its_card(data):
         assert main(["eval", "emotion", "--data", str(data / "fer2013" / "archive.zip"), "--json"]) == 0
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert result["n"] == 3589
-    assert abs(result["accuracy"] - card["conversion"]["quantized_accuracy"]) <= 0.001
+    assert abs(result["accuracy"] - card["conversion"]["device_accuracy"]) <= 0.001
     assert set(result) >= {"n", "accuracy", "macro_f1", "per_class", "confusion"}
 
 

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.emotion import predict_probabilities
 from edge.metrics import ClassificationReport, classification_report
-from edge.runtime import ModelError, TFLiteModel, dequantize, quantize
+from edge.runtime import ModelError, TFLiteModel
 from training import data as fer
 
 
-def predict(model_path: str | Path, images: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Class probabilities for grey crops ``(N, S, S)`` with raw 0-255 values."""
+def predict(model_path: str | Path, images: np.ndarray, flip_average: bool = True, batch: int = 256) -> np.ndarray:
+    """Class probabilities for grey crops ``(N, S, S)`` with raw 0-255 values, as the device
+    computes them (``flip_average``: with the mirrored crop, see edge.emotion)."""
     path = Path(model_path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
@@ -26,16 +28,17 @@ def predict(model_path: str | Path, images: np.ndarray, batch: int = 256) -> np.
             model = keras.saving.load_model(path)
         except (OSError, ValueError) as exc:
             raise ModelError(f"{path}: not a readable Keras model ({exc})") from None
-        return model.predict(x, batch_size=512, verbose=0)
+        probs = model.predict(x, batch_size=512, verbose=0)
+        if flip_average:
+            probs = (probs + model.predict(x[:, :, ::-1], batch_size=512, verbose=0)) / 2
+        return probs
     model = TFLiteModel(path)
     size = model.inputs[0].shape[1]
     if x.shape[1] != size:
         raise ModelError(f"{path}: the model takes {size}x{size} crops; the data was read at {x.shape[1]}")
-    out = []
-    for i in range(0, len(x), batch):
-        q = quantize(x[i : i + batch], model.inputs[0])
-        out.append(dequantize(model.run(q)[0], model.outputs[0]))
-    return np.concatenate(out)
+    return np.concatenate(
+        [predict_probabilities(model, images[i : i + batch], flip_average) for i in range(0, len(images), batch)]
+    )
 
 
 def model_input_size(model_path: str | Path) -> int:
@@ -45,7 +48,9 @@ def model_input_size(model_path: str | Path) -> int:
     return 48
 
 
-def evaluate_emotion(model_path: str | Path, data: str | Path, split: str | None = None) -> ClassificationReport:
+def evaluate_emotion(
+    model_path: str | Path, data: str | Path, split: str | None = None, flip_average: bool = True
+) -> ClassificationReport:
     faces = fer.load(data, split, model_input_size(model_path))
-    probs = predict(model_path, faces.images)
+    probs = predict(model_path, faces.images, flip_average)
     return classification_report(faces.labels, probs.argmax(axis=1))
