@@ -52,7 +52,7 @@ class DetectorConfig:
 @dataclass
 class EmotionConfig:
     model: str = str(MODELS_DIR / "emotion.tflite")
-    margin: float = 0.25
+    margin: float = 0.20
     shift_y: float = 0.0
     flip_average: bool = True  # average each face with its mirror image (one batched invoke)
 

@@ -41,6 +41,20 @@ class BlazeFaceOptions:
     max_faces: int = 20
 
 
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to ``width`` x ``height``: halve by area-averaging while the image stays at least
+    the target size, then bilinear for the rest.
+
+    Anti-aliased like INTER_AREA, but OpenCV's area resize is fast only for a factor of exactly 2:
+    640x480 -> 192x144 takes 0.1 ms this way, 0.6 ms as one INTER_AREA resize (one thread).
+    """
+    while image.shape[1] // 2 >= width and image.shape[0] // 2 >= height:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if image.shape[:2] == (height, width):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def ssd_anchors(variant: BlazeFaceVariant) -> np.ndarray:
     """Anchor centres ``(N, 2)`` in [0, 1], as MediaPipe's SsdAnchorsCalculator makes them
     (fixed anchor size; layers with equal strides share one feature map)."""
@@ -85,7 +99,7 @@ class BlazeFace:
         h, w = rgb.shape[:2]
         scale = size / max(h, w)
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        small = shrink(rgb, nw, nh)
         px, py = (size - nw) // 2, (size - nh) // 2
         canvas = self._canvas
         canvas.fill(-1.0)
