@@ -52,8 +52,8 @@ class DetectorConfig:
 @dataclass
 class EmotionConfig:
     model: str = str(MODELS_DIR / "emotion.tflite")
-    margin: float = 0.20
-    shift_y: float = 0.0
+    margin: float = 0.10
+    shift_y: float = -0.10
     flip_average: bool = True  # average each face with its mirror image (one batched invoke)
 
 

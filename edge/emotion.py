@@ -15,8 +15,8 @@ from edge.runtime import ModelError, TFLiteModel, dequantize, quantize
 # FER2013 faces are framed wider than a detector's tight box: the crop side is the box's
 # larger side times (1 + margin), centred on the box moved down by shift_y box heights.
 # Values measured end to end on expressions-dev (see README: "Crop framing").
-DEFAULT_MARGIN = 0.20
-DEFAULT_SHIFT_Y = 0.0
+DEFAULT_MARGIN = 0.10
+DEFAULT_SHIFT_Y = -0.10
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.config import SAMPLES_DIR, Config
+from edge import config as cfg
+from edge.config import SAMPLES_DIR
 from edge.evaluation import labelled_photos
 from edge.labels import EMOTIONS
 from edge.metrics import classification_report
@@ -39,6 +40,13 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--photos", default=str(REPO.parent / "shared" / "data" / "expressions-dev"))
     parser.add_argument("--fer-python", default=str(REPO / ".venv-fer" / "bin" / "python"))
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="moodcast setting, e.g. --set detector.name=blazeface-full",
+    )
     args = parser.parse_args()
     if not Path(args.fer_python).exists():
         sys.exit(f"{args.fer_python} not found; see this script's docstring to create the fer venv")
@@ -46,7 +54,8 @@ def main() -> int:
     cv2.setNumThreads(1)  # one thread, like the interpreter
     rgb = read_image(args.input)
     frames = np.stack([rgb] * args.frames)
-    pipeline = Pipeline.from_config(Config())
+    config = cfg.load(overrides=cfg.merge(*map(cfg.parse_assignment, args.set)), environ={})
+    pipeline = Pipeline.from_config(config)
     for _ in range(5):
         pipeline.process(rgb)
     ours = []
@@ -58,7 +67,7 @@ def main() -> int:
     photos = labelled_photos(args.photos)
     truth = np.array([label for _, label in photos])
     ours_pred = []
-    still = Pipeline.from_config(Config(), still=True)
+    still = Pipeline.from_config(config, still=True)
     for path, _ in photos:
         image = read_image(path)
         faces = still.detector.detect(image)

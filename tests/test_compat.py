@@ -61,7 +61,9 @@ def test_tflite_runtime_2_14_agrees_with_ai_edge_litert(tmp_path):
         have = got[key]
         assert have.dtype == want.dtype and have.shape == want.shape, key
         if np.issubdtype(want.dtype, np.integer):
-            # int8 kernels may round differently between XNNPACK versions: one step at most.
-            assert np.abs(have.astype(int) - want.astype(int)).max() <= 1, key
+            # int8 kernels round differently between runtime versions, and the differences add up
+            # over layers: a few steps (1 step = 1/256 of probability) and the same top class.
+            assert np.abs(have.astype(int) - want.astype(int)).max() <= 3, key
+            assert have.argmax() == want.argmax(), key
         else:
             np.testing.assert_allclose(have, want, rtol=1e-3, atol=1e-3, err_msg=key)
