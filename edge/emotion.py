@@ -52,18 +52,22 @@ def predict_probabilities(model: TFLiteModel, crops: np.ndarray, flip_average: b
     return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
 
 
-def crop_face(grey: np.ndarray, box: Box, size: int, margin: float, shift_y: float = 0.0) -> np.ndarray:
-    """Square ``size``² crop around ``box``, padded by edge replication where it leaves the frame."""
+def crop_face(image: np.ndarray, box: Box, size: int, margin: float, shift_y: float = 0.0) -> np.ndarray:
+    """Grey ``size``² crop around ``box`` from an RGB (or grey) frame; where the square leaves the
+    frame, the edge pixels are repeated. Only the crop is converted to grey."""
     side = max(int(round(max(box.w, box.h) * (1 + margin))), 1)
     x0 = int(round(box.x + box.w / 2 - side / 2))
     y0 = int(round(box.y + box.h / 2 + shift_y * box.h - side / 2))
-    h, w = grey.shape
-    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
-    if pad:
-        grey = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        x0, y0 = x0 + pad, y0 + pad
-    region = grey[y0 : y0 + side, x0 : x0 + side]
-    return cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+    h, w = image.shape[:2]
+    # The part inside the frame (at least one pixel), then replicate its edges to the full square.
+    xa, ya = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
+    xb, yb = max(min(x0 + side, w), xa + 1), max(min(y0 + side, h), ya + 1)
+    region = image[ya:yb, xa:xb]
+    pads = (ya - y0, y0 + side - yb, xa - x0, x0 + side - xb)  # top, bottom, left, right
+    if any(pads):
+        region = cv2.copyMakeBorder(region, *(max(p, 0) for p in pads), cv2.BORDER_REPLICATE)
+    crop = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
 
 
 class EmotionClassifier:
@@ -89,10 +93,10 @@ class EmotionClassifier:
         probs = predict_probabilities(self.model, crops, self.options.flip_average)
         return [Emotion(EMOTIONS[int(p.argmax())], float(p.max()), p) for p in probs]
 
-    def crops(self, grey: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    def crops(self, rgb: np.ndarray, boxes: list[Box]) -> np.ndarray:
         o = self.options
         return (
-            np.stack([crop_face(grey, b, self.size, o.margin, o.shift_y) for b in boxes])
+            np.stack([crop_face(rgb, b, self.size, o.margin, o.shift_y) for b in boxes])
             if boxes
             else np.zeros((0, self.size, self.size), np.uint8)
         )
@@ -101,5 +105,4 @@ class EmotionClassifier:
         """One emotion per face box of an RGB frame."""
         if not boxes:
             return []
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        return self.classify_crops(self.crops(grey, boxes))
+        return self.classify_crops(self.crops(rgb, boxes))

@@ -231,3 +231,37 @@ def test_mqtt_3_1_1_works_too(broker):
     validate(state.json(), "state")
     rec.wait_for(lambda m: m.topic == "moodcast/t10/availability" and m.payload == b"offline")
     rec.close()
+
+
+def test_queue_bound_drops_are_counted_and_reported(broker, tmp_path):
+    rec = Recorder(broker.port)
+    proc = start_daemon(
+        broker.port,
+        "t11",
+        "--source",
+        CLIP,
+        "--loop",
+        "--set",
+        "mqtt.heartbeat_s=0.1",
+        "--set",
+        "mqtt.queue_size=5",
+        "--set",
+        "mqtt.stats_interval_s=0.5",
+        "--set",
+        "mqtt.keepalive=5",
+    )
+    try:
+        rec.wait_for(lambda m: m.topic == "moodcast/t11/state", timeout=20)
+        broker.stop()
+        time.sleep(3)  # ~30 state messages for a queue of 5
+        broker.start()
+        stats = rec.wait_for(
+            lambda m: m.topic == "moodcast/t11/stats" and m.json()["dropped_messages"] > 0,
+            timeout=30,
+            what="stats reporting dropped messages",
+        )
+        validate(stats.json(), "stats")
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+        rec.close()

@@ -88,6 +88,7 @@ class BlazeFace:
         by_width = {s.shape[-1]: i for i, s in enumerate(self.model.outputs)}
         self._boxes_at, self._scores_at = by_width[16], by_width[1]
         self._canvas = np.zeros((1, size, size, 3), np.float32)
+        self._placed: tuple[int, int] | None = None  # (width, height) of the image now on the canvas
 
     @classmethod
     def create_from_model_path(cls, path: str | Path, variant: str = "short", **kwargs) -> BlazeFace:
@@ -101,9 +102,12 @@ class BlazeFace:
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
         small = shrink(rgb, nw, nh)
         px, py = (size - nw) // 2, (size - nh) // 2
-        canvas = self._canvas
-        canvas.fill(-1.0)
-        canvas[0, py : py + nh, px : px + nw] = small * np.float32(2 / 255) - 1
+        if (nw, nh) != self._placed:  # frames of one size share the padding: fill it once
+            self._canvas.fill(-1.0)
+            self._placed = (nw, nh)
+        region = self._canvas[0, py : py + nh, px : px + nw]
+        np.multiply(small, np.float32(2 / 255), out=region)
+        region -= 1
         return scale, px, py
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
