@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from edge.detectors.base import Box, Face
-from edge.runtime import TFLiteModel
+from edge.runtime import TFLiteModel, dequantize, quantize
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ class ONet:
 
     def refine(self, rgb: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For ``x1, y1, x2, y2`` squares: regressed boxes, face scores and landmarks ``(N, 5, 2)``."""
-        out = self.model.run(patches(rgb, squares, 48))
-        reg, marks, cls = (out[i] for i in self._order)
+        out = self.model.run(quantize(patches(rgb, squares, 48), self.model.inputs[0]))
+        reg, marks, cls = (dequantize(out[i], self.model.outputs[i]) for i in self._order)
         w = squares[:, 2:3] - squares[:, 0:1] + 1
         h = squares[:, 3:4] - squares[:, 1:2] + 1
         xs = w * marks[:, 0:5] + squares[:, 0:1] - 1
