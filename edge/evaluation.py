@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from edge.detectors import FaceDetector
 from edge.labels import EMOTIONS
 from edge.metrics import classification_report
 from edge.sources.images import IMAGE_SUFFIXES, read_image
+
+if TYPE_CHECKING:
+    from edge.pipeline import Pipeline
 
 # How each detector's boxes map onto FDDB's ellipse-derived boxes (forehead included): median
 # ratios over matched faces of faces-dev, from scripts/fit_box_adjust.py (which also reports the
@@ -119,20 +123,19 @@ def labelled_photos(data: str | Path) -> list[tuple[Path, int]]:
     return items
 
 
-def evaluate_pipeline(data: str | Path, pipeline) -> PipelineReport:
+def evaluate_pipeline(data: str | Path, pipeline: Pipeline) -> PipelineReport:
     """Largest detected face per photo; a photo with no face counts as wrong."""
     truth, predicted, no_face = [], [], 0
     for path, label in labelled_photos(data):
-        faces = pipeline.detector.detect(read_image(path))
+        rgb = read_image(path)
+        faces = pipeline.detector.detect(rgb)
+        truth.append(label)
         if not faces:
             no_face += 1
-            truth.append(label)
             predicted.append(-1)
             continue
         largest = max(faces, key=lambda f: f.box.area)
-        emotion = pipeline.classifier.classify(read_image(path), [largest.box])[0]
-        truth.append(label)
-        predicted.append(EMOTIONS.index(emotion.label))
+        predicted.append(EMOTIONS.index(pipeline.classifier.classify(rgb, [largest.box])[0].label))
     truth_a, pred_a = np.array(truth), np.array(predicted)
     found = pred_a >= 0
     report = classification_report(truth_a[found], pred_a[found])
