@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.detectors import BACKENDS
-from edge.recommend import DEFAULT_GENRES, DEFAULT_MATCH
+from edge.recommend import DEFAULT_GENRES, DEFAULT_MATCH, RecommendOptions
+from edge.scene import SceneOptions
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO / "models"
@@ -140,6 +141,17 @@ class Config:
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def scene_options(self) -> SceneOptions:
+        c = self.scene
+        return SceneOptions(c.mode, c.smoothing_s, c.min_dwell_s, c.switch_margin, c.no_face_after_s)
+
+    def recommend_options(self) -> RecommendOptions:
+        c = self.recommend
+        genres = {name: (float(v), float(a)) for name, (v, a) in c.genres.items()}
+        return RecommendOptions(
+            c.strategy, genres, dict(c.match), c.idle_genre, c.step_valence, c.step_s, c.goal_valence, c.goal_arousal
+        )
 
 
 def _coerce(value: object, kind: object, key: str) -> object:
@@ -284,9 +296,7 @@ def validate(config: Config) -> None:
         if not (isinstance(coords, list | tuple) and len(coords) == 2):
             raise ConfigError(f"recommend.genres.{genre}: expected [valence, arousal]")
     try:
-        from edge.pipeline import recommend_options, scene_options
-
-        scene_options(config)
-        recommend_options(config)
+        config.scene_options()
+        config.recommend_options()
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

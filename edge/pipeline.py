@@ -10,7 +10,7 @@ import numpy as np
 from edge.config import Config
 from edge.detectors import Face, FaceDetector, create_detector
 from edge.emotion import Emotion, EmotionClassifier, EmotionOptions
-from edge.recommend import GenreRecommender, Recommendation, RecommendOptions
+from edge.recommend import GenreRecommender, Recommendation
 from edge.scene import Scene, SceneFace, SceneOptions, SceneTracker
 
 
@@ -55,19 +55,6 @@ class FrameResult:
         }
 
 
-def scene_options(config: Config) -> SceneOptions:
-    c = config.scene
-    return SceneOptions(c.mode, c.smoothing_s, c.min_dwell_s, c.switch_margin, c.no_face_after_s)
-
-
-def recommend_options(config: Config) -> RecommendOptions:
-    c = config.recommend
-    genres = {name: (float(v), float(a)) for name, (v, a) in c.genres.items()}
-    return RecommendOptions(
-        c.strategy, genres, dict(c.match), c.idle_genre, c.step_valence, c.step_s, c.goal_valence, c.goal_arousal
-    )
-
-
 class Pipeline:
     """The stages wired together; ``process`` one RGB frame at a time, in time order."""
 
@@ -92,10 +79,10 @@ class Pipeline:
         )
         e = config.emotion
         classifier = EmotionClassifier(EmotionOptions(e.model, threads, e.margin, e.shift_y, e.flip_average))
-        options = scene_options(config)
+        options = config.scene_options()
         if still:
             options = SceneOptions(options.mode, 0.0, 0.0, 0.0, 0.0)
-        return cls(detector, classifier, SceneTracker(options), GenreRecommender(recommend_options(config)))
+        return cls(detector, classifier, SceneTracker(options), GenreRecommender(config.recommend_options()))
 
     def process(self, rgb: np.ndarray, ts: float | None = None) -> FrameResult:
         ts = time.time() if ts is None else ts
