@@ -80,3 +80,15 @@ def test_bench_json(what):
     assert set(result["stages"]) == {"decode", "detect", "classify", "recommend"}
     assert result["faces_per_frame"] >= 0.9
     json.dumps(result)
+
+
+def test_eval_emotion_with_a_detector_model_names_the_file(data):
+    code, _, err = run_cli(
+        "eval",
+        "emotion",
+        "--data",
+        str(data / "expressions-dev"),
+        "--model",
+        str(SAMPLES_DIR.parent / "models" / "blazeface_full.tflite"),
+    )
+    assert code == 1 and "blazeface_full.tflite: expected a grey square input" in err

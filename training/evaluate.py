@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.emotion import predict_probabilities
+from edge.emotion import EmotionClassifier, predict_probabilities
 from edge.metrics import ClassificationReport, classification_report
-from edge.runtime import ModelError, TFLiteModel
+from edge.runtime import ModelError
 from training import data as fer
 
 
@@ -32,7 +32,7 @@ def predict(model_path: str | Path, images: np.ndarray, flip_average: bool = Tru
         if flip_average:
             probs = (probs + model.predict(x[:, :, ::-1], batch_size=512, verbose=0)) / 2
         return probs
-    model = TFLiteModel(path)
+    model = EmotionClassifier.create_from_model_path(path).model  # checks the tensors, names the file
     size = model.inputs[0].shape[1]
     if x.shape[1] != size:
         raise ModelError(f"{path}: the model takes {size}x{size} crops; the data was read at {x.shape[1]}")
@@ -44,7 +44,7 @@ def predict(model_path: str | Path, images: np.ndarray, flip_average: bool = Tru
 def model_input_size(model_path: str | Path) -> int:
     path = Path(model_path)
     if path.suffix == ".tflite":
-        return TFLiteModel(path).inputs[0].shape[1]
+        return EmotionClassifier.create_from_model_path(path).size
     return 48
 
 
