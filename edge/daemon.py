@@ -124,11 +124,20 @@ class Daemon:
             "source failed (attempt %d): %s; retrying in %.1f s", failure.attempt, failure.error, failure.retry_in_s
         )
         sd_notify(f"STATUS=source failed: {failure.error}")
+        self._apply_commands()  # no frames are coming: answer commands now
         self._publish_state(force=True)
         self._publish_stats(force=True)
 
     def settings(self) -> dict:
         return {"strategy": self.pipeline.recommender.strategy, "enabled": self.enabled}
+
+    def _apply_commands(self) -> None:
+        """Apply the commands that arrived since the last frame (paho's thread only queues them)."""
+        while True:
+            try:
+                self._apply(self.publisher.commands.get_nowait())
+            except queue.Empty:
+                return
 
     def _apply(self, command: Command) -> None:
         last = {"key": command.key, "value": command.value, "ok": command.error is None, "error": command.error}
@@ -209,11 +218,7 @@ class Daemon:
                 if not self.stats.source_ok:
                     self.stats.source_ok, self.stats.source_error = True, None
                     sd_notify("STATUS=source recovered")
-                while True:
-                    try:
-                        self._apply(self.publisher.commands.get_nowait())
-                    except queue.Empty:
-                        break
+                self._apply_commands()
                 if last_processed is not None and frame.ts - last_processed < min_gap * 0.999:
                     self.stats.dropped += 1
                     continue
