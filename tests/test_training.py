@@ -65,6 +65,21 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     assert code == 0, err
     card = json.loads(model.with_suffix(".json").read_text())
     assert card["conversion"]["agreement"] > 0.9 and card["training_state"]["epochs_done"] == 2
+    again = tmp_path / "again.tflite"
+    code, _, err = run_cli(
+        "convert",
+        "emotion",
+        "--model",
+        str(out / "best.keras"),
+        "--calib",
+        zip_path,
+        "--out",
+        str(again),
+        "--samples",
+        "64",
+    )
+    assert code == 0, err
+    assert again.read_bytes() == model.read_bytes(), "converting the same model again changed the file"
     from edge.emotion import EmotionClassifier
 
     classifier = EmotionClassifier.create_from_model_path(model)
