@@ -219,7 +219,8 @@ def train(
             monitor="val_accuracy",
             mode="max",
             save_best_only=True,
-            initial_value_threshold=state["best_val_accuracy"],
+            # A checkpoint shipped without best.keras (to keep it small) gets one after the next epoch.
+            initial_value_threshold=state["best_val_accuracy"] if best_file.exists() else None,
         ),
         keras.callbacks.ModelCheckpoint(last_file),
         keras.callbacks.CSVLogger(out / "history.csv", append=True),
