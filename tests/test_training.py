@@ -43,8 +43,10 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     config = json.loads((out / "config.json").read_text())
     config["epochs"] = 2
     (out / "config.json").write_text(json.dumps(config))
+    (out / "best.keras").unlink()  # a committed checkpoint may leave it out; resuming writes it again
     code, _, err = run_cli("train", "--data", zip_path, "--out", str(out), "--resume")
     assert code == 0, err
+    assert (out / "best.keras").exists()
     assert json.loads((out / "state.json").read_text())["epochs_done"] == 2
     assert len((out / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
 
