@@ -65,7 +65,6 @@ def create_app(config: Config, pipeline: Pipeline | None = None):
             return error(400, str(exc))
         with lock:
             result = pipeline.process(rgb)
-            pipeline.scene.update([], result.ts + 3600)  # requests are independent
         return jsonify({"image": name, "width": rgb.shape[1], "height": rgb.shape[0], **result.as_dict()})
 
     return app

@@ -51,7 +51,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             failed += 1
             continue
         result = pipeline.process(rgb)
-        pipeline.scene.update([], result.ts + 3600)  # forget this image before the next one
         entry = {"image": str(image), "width": rgb.shape[1], "height": rgb.shape[0], **result.as_dict()}
         results.append(entry)
         if args.annotate:

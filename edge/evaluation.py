@@ -123,27 +123,28 @@ def labelled_photos(data: str | Path) -> list[tuple[Path, int]]:
     return items
 
 
+def largest_face_label(pipeline: Pipeline, rgb: np.ndarray) -> int:
+    """Emotion index of the largest detected face, or -1 when no face is found."""
+    faces = pipeline.detector.detect(rgb)
+    if not faces:
+        return -1
+    largest = max(faces, key=lambda f: f.box.area)
+    return EMOTIONS.index(pipeline.classifier.classify(rgb, [largest.box])[0].label)
+
+
 def evaluate_pipeline(data: str | Path, pipeline: Pipeline) -> PipelineReport:
     """Largest detected face per photo; a photo with no face counts as wrong."""
-    truth, predicted, no_face = [], [], 0
-    for path, label in labelled_photos(data):
-        rgb = read_image(path)
-        faces = pipeline.detector.detect(rgb)
-        truth.append(label)
-        if not faces:
-            no_face += 1
-            predicted.append(-1)
-            continue
-        largest = max(faces, key=lambda f: f.box.area)
-        predicted.append(EMOTIONS.index(pipeline.classifier.classify(rgb, [largest.box])[0].label))
-    truth_a, pred_a = np.array(truth), np.array(predicted)
+    photos = labelled_photos(data)
+    truth_a = np.array([label for _, label in photos])
+    pred_a = np.array([largest_face_label(pipeline, read_image(path)) for path, _ in photos])
+    no_face = int((pred_a < 0).sum())
     found = pred_a >= 0
     report = classification_report(truth_a[found], pred_a[found])
     accuracy = float((truth_a == pred_a).mean())
     # Scores over all photos: a missed face is a wrong answer for its class.
     full = classification_report(truth_a, np.where(found, pred_a, (truth_a + 1) % len(EMOTIONS)))
     return PipelineReport(
-        len(truth),
+        len(truth_a),
         accuracy,
         full.macro_f1,
         no_face,

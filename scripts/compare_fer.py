@@ -25,7 +25,7 @@ import numpy as np
 
 from edge import config as cfg
 from edge.config import SAMPLES_DIR
-from edge.evaluation import labelled_photos
+from edge.evaluation import labelled_photos, largest_face_label
 from edge.labels import EMOTIONS
 from edge.metrics import classification_report
 from edge.pipeline import Pipeline
@@ -66,16 +66,8 @@ def main() -> int:
 
     photos = labelled_photos(args.photos)
     truth = np.array([label for _, label in photos])
-    ours_pred = []
     still = Pipeline.from_config(config, still=True)
-    for path, _ in photos:
-        image = read_image(path)
-        faces = still.detector.detect(image)
-        if faces:
-            largest = max(faces, key=lambda f: f.box.area)
-            ours_pred.append(EMOTIONS.index(still.classifier.classify(image, [largest.box])[0].label))
-        else:
-            ours_pred.append(-1)
+    ours_pred = [largest_face_label(still, read_image(path)) for path, _ in photos]
 
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "frames.npz"

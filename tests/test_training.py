@@ -50,38 +50,28 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     assert json.loads((out / "state.json").read_text())["epochs_done"] == 2
     assert len((out / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
 
-    # The run converts to a full-integer model that the device classifier accepts.
+    # The run converts to a full-integer model that the device classifier accepts, the same file every time.
+    def convert(out_file):
+        code, _, err = run_cli(
+            "convert",
+            "emotion",
+            "--model",
+            str(out / "best.keras"),
+            "--calib",
+            zip_path,
+            "--out",
+            str(out_file),
+            "--samples",
+            "64",
+        )
+        assert code == 0, err
+        return out_file.read_bytes()
+
     model = tmp_path / "emotion.tflite"
-    code, _, err = run_cli(
-        "convert",
-        "emotion",
-        "--model",
-        str(out / "best.keras"),
-        "--calib",
-        zip_path,
-        "--out",
-        str(model),
-        "--samples",
-        "64",
-    )
-    assert code == 0, err
+    first = convert(model)
     card = json.loads(model.with_suffix(".json").read_text())
     assert card["conversion"]["agreement"] > 0.9 and card["training_state"]["epochs_done"] == 2
-    again = tmp_path / "again.tflite"
-    code, _, err = run_cli(
-        "convert",
-        "emotion",
-        "--model",
-        str(out / "best.keras"),
-        "--calib",
-        zip_path,
-        "--out",
-        str(again),
-        "--samples",
-        "64",
-    )
-    assert code == 0, err
-    assert again.read_bytes() == model.read_bytes(), "converting the same model again changed the file"
+    assert convert(tmp_path / "again.tflite") == first, "converting the same model again changed the file"
     from edge.emotion import EmotionClassifier
 
     classifier = EmotionClassifier.create_from_model_path(model)
