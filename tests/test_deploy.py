@@ -61,6 +61,7 @@ def test_environment_overrides_file_and_flags_override_environment(tmp_path):
         ("[camera]\nuri = '0'\n", {}, "camera: unknown section"),
         ("", {"MOODCAST_MQTTHOST": "x"}, "MOODCAST_MQTTHOST: not a moodcast setting"),
         ("", {"MOODCAST_SCENE_MODE": "crowd"}, "scene.mode: must be 'largest' or 'room'"),
+        ("[detector]\nproposal_floor = 1.5\n", {}, "detector.proposal_floor: must be between 0 and 1"),
         ("[source]\nloop = 'maybe'\n", {}, "source.loop: expected true or false"),
         ("[recommend.match]\nhappy = 'polka'\n", {}, "not in recommend.genres"),
     ],

@@ -9,11 +9,18 @@ from edge.detectors.blazeface import VARIANTS, shrink, ssd_anchors
 from edge.detectors.mtcnn import nms, to_square
 
 
-@pytest.mark.parametrize("variant, count", [("short", 896), ("full", 2304)])
-def test_anchor_counts_match_mediapipe(variant, count):
-    anchors = ssd_anchors(VARIANTS[variant])
+@pytest.mark.parametrize("variant, width, height, count", [("short", 128, 128, 896), ("full", 192, 192, 2304)])
+def test_anchor_counts_match_mediapipe(variant, width, height, count):
+    anchors = ssd_anchors(VARIANTS[variant], width, height)
     assert anchors.shape == (count, 2)
-    assert anchors.min() > 0 and anchors.max() < 1
+    assert anchors.min() > 0 and anchors.max() < max(width, height)
+
+
+def test_anchors_of_a_wide_input_follow_rows():
+    anchors = ssd_anchors(VARIANTS["full"], 256, 192)
+    assert anchors.shape == (64 * 48, 2)
+    np.testing.assert_allclose(anchors[:2], [[2, 2], [6, 2]])  # row by row, 4 px cells
+    np.testing.assert_allclose(anchors[-1], [254, 190])
 
 
 def test_weighted_nms_merges_overlaps_by_score():

@@ -33,10 +33,15 @@ def model_files(name: str, models: str | Path) -> list[Path]:
 
 
 def create_detector(
-    name: str, models: str | Path, score_threshold: float = 0.5, num_threads: int = 1, max_faces: int = 10
+    name: str,
+    models: str | Path,
+    score_threshold: float = 0.5,
+    num_threads: int = 1,
+    max_faces: int = 10,
+    proposal_floor: float = 0.05,
 ) -> FaceDetector:
     """The backend called ``name``, its model files taken from ``models`` (see model_files);
-    a ``score_threshold`` of 0 means the backend's default."""
+    a ``score_threshold`` of 0 means the backend's default; ``proposal_floor``: blazeface-onet only."""
     files = model_files(name, models)
     score_threshold = score_threshold or DEFAULT_THRESHOLDS[name]
     if name in ("blazeface-short", "blazeface-full"):
@@ -51,7 +56,9 @@ def create_detector(
         from edge.detectors.refined import BlazeFaceOnet, RefinedOptions
 
         return BlazeFaceOnet(
-            RefinedOptions(files[0], files[1], score_threshold, num_threads=num_threads, max_faces=max_faces)
+            RefinedOptions(
+                files[0], files[1], score_threshold, proposal_floor, num_threads=num_threads, max_faces=max_faces
+            )
         )
     from edge.detectors.mtcnn import Mtcnn, MtcnnOptions
 

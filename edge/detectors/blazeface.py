@@ -20,14 +20,15 @@ from edge.runtime import TFLiteModel
 
 @dataclass(frozen=True)
 class BlazeFaceVariant:
-    input_size: int
     strides: tuple[int, ...]
     anchors_per_layer: int  # 2 with MediaPipe's interpolated anchor, 1 without
 
 
+# MediaPipe publishes short range at 128x128 and full range at 192x192; `moodcast convert detector`
+# can rebuild full range at other sizes (multiples of 32), so the size is read from the model.
 VARIANTS = {
-    "short": BlazeFaceVariant(128, (8, 16, 16, 16), 2),
-    "full": BlazeFaceVariant(192, (4,), 1),
+    "short": BlazeFaceVariant((8, 16, 16, 16), 2),
+    "full": BlazeFaceVariant((4,), 1),
 }
 
 
@@ -55,8 +56,8 @@ def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def ssd_anchors(variant: BlazeFaceVariant) -> np.ndarray:
-    """Anchor centres ``(N, 2)`` in [0, 1], as MediaPipe's SsdAnchorsCalculator makes them
+def ssd_anchors(variant: BlazeFaceVariant, width: int, height: int) -> np.ndarray:
+    """Anchor centres ``(N, 2)`` in input pixels, as MediaPipe's SsdAnchorsCalculator orders them
     (fixed anchor size; layers with equal strides share one feature map)."""
     centres = []
     layer = 0
@@ -64,9 +65,9 @@ def ssd_anchors(variant: BlazeFaceVariant) -> np.ndarray:
         stride = variant.strides[layer]
         same = sum(1 for s in variant.strides[layer:] if s == stride)
         per_cell = same * variant.anchors_per_layer
-        cells = math.ceil(variant.input_size / stride)
-        grid = (np.stack(np.meshgrid(np.arange(cells), np.arange(cells)), -1).reshape(-1, 2) + 0.5) / cells
-        centres.append(np.repeat(grid, per_cell, axis=0))
+        cols, rows = math.ceil(width / stride), math.ceil(height / stride)
+        grid = np.stack(np.meshgrid(np.arange(cols), np.arange(rows)), -1).reshape(-1, 2) + 0.5
+        centres.append(np.repeat(grid * (width / cols, height / rows), per_cell, axis=0))
         layer += same
     return np.concatenate(centres).astype(np.float32)
 
@@ -81,55 +82,54 @@ class BlazeFace:
             raise ValueError(f"BlazeFace variant must be one of {sorted(VARIANTS)}, not {options.variant!r}")
         self.options = options
         self.variant = VARIANTS[options.variant]
-        self.anchors = ssd_anchors(self.variant)
         self.model = TFLiteModel(options.model, options.num_threads)
-        size = self.variant.input_size
-        self.model.expect([(size, size, 3)], [(len(self.anchors), 16), (len(self.anchors), 1)])
+        self.height, self.width = (int(n) for n in self.model.inputs[0].shape[1:3])
+        self.anchors = ssd_anchors(self.variant, self.width, self.height)
+        self.model.expect([(self.height, self.width, 3)], [(len(self.anchors), 16), (len(self.anchors), 1)])
         by_width = {s.shape[-1]: i for i, s in enumerate(self.model.outputs)}
         self._boxes_at, self._scores_at = by_width[16], by_width[1]
-        self._canvas = np.zeros((1, size, size, 3), np.float32)
+        self.canvas = np.zeros((1, self.height, self.width, 3), np.float32)
         self._placed: tuple[int, int] | None = None  # (width, height) of the image now on the canvas
 
     @classmethod
     def create_from_model_path(cls, path: str | Path, variant: str = "short", **kwargs) -> BlazeFace:
         return cls(BlazeFaceOptions(Path(path), variant, **kwargs))
 
-    def _letterbox(self, rgb: np.ndarray) -> tuple[float, float, float]:
-        """Fill the input canvas; return the scale and padding that map it back to the frame."""
-        size = self.variant.input_size
+    def letterbox(self, rgb: np.ndarray) -> tuple[float, float, float]:
+        """Fill the input canvas (``self.canvas``); return the scale and padding that map it back
+        to the frame."""
         h, w = rgb.shape[:2]
-        scale = size / max(h, w)
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        scale = min(self.width / w, self.height / h)
+        nw, nh = min(self.width, max(1, round(w * scale))), min(self.height, max(1, round(h * scale)))
         small = shrink(rgb, nw, nh)
-        px, py = (size - nw) // 2, (size - nh) // 2
+        px, py = (self.width - nw) // 2, (self.height - nh) // 2
         if (nw, nh) != self._placed:  # frames of one size share the padding: fill it once
-            self._canvas.fill(-1.0)
+            self.canvas.fill(-1.0)
             self._placed = (nw, nh)
-        region = self._canvas[0, py : py + nh, px : px + nw]
+        region = self.canvas[0, py : py + nh, px : px + nw]
         np.multiply(small, np.float32(2 / 255), out=region)
         region -= 1
         return scale, px, py
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
-        scale, px, py = self._letterbox(rgb)
-        outputs = self.model.run(self._canvas)
+        scale, px, py = self.letterbox(rgb)
+        return self.decode(self.model.run(self.canvas), scale, px, py)
+
+    def decode(self, outputs: list[np.ndarray], scale: float, px: float, py: float) -> list[Face]:
+        """Faces in frame pixels from the model's outputs for a canvas made by ``letterbox``."""
         raw, logits = outputs[self._boxes_at][0], outputs[self._scores_at][0, :, 0]
         scores = 1 / (1 + np.exp(-np.clip(logits, -80, 80)))  # float32 exp overflows past ~88
         keep = scores >= self.options.score_threshold
         if not keep.any():
             return []
-        size = self.variant.input_size
-        raw, scores, anchors = raw[keep] / size, scores[keep], self.anchors[keep]
-        centre = raw[:, :2] + anchors
-        wh = raw[:, 2:4]
-        boxes = np.concatenate([centre - wh / 2, wh], axis=1)
+        raw, scores, anchors = raw[keep], scores[keep], self.anchors[keep]
+        # Offsets are in input pixels from the anchor centre; back to frame pixels below.
+        boxes = np.concatenate([raw[:, :2] + anchors - raw[:, 2:4] / 2, raw[:, 2:4]], axis=1)
         keypoints = (raw[:, 4:].reshape(len(raw), -1, 2) + anchors[:, None, :]).reshape(len(raw), -1)
+        pad = np.array([px, py], np.float32)
         faces = []
         for box, score, kps in weighted_nms(boxes, scores, keypoints, self.options.nms_iou)[: self.options.max_faces]:
-            # From the letterboxed unit square back to frame pixels.
-            x, y = (box[0] * size - px) / scale, (box[1] * size - py) / scale
-            points = tuple(((kx * size - px) / scale, (ky * size - py) / scale) for kx, ky in kps.reshape(-1, 2))
-            faces.append(
-                Face(Box(float(x), float(y), float(box[2] * size / scale), float(box[3] * size / scale)), score, points)
-            )
+            x, y = (box[:2] - pad) / scale
+            points = tuple((float(kx), float(ky)) for kx, ky in (kps.reshape(-1, 2) - pad) / scale)
+            faces.append(Face(Box(float(x), float(y), float(box[2] / scale), float(box[3] / scale)), score, points))
         return faces

@@ -24,8 +24,10 @@ class RefinedOptions:
     blazeface: Path
     onet: Path
     score_threshold: float = 0.5  # on the final (mean) score
-    proposal_floor: float = 0.1  # BlazeFace score a proposal needs to be refined
-    max_proposals: int = 16
+    # Faces BlazeFace scores low are often found by O-Net; below 0.05 (or past 32 proposals)
+    # the extra O-Net passes cost more than they find (models/README.md).
+    proposal_floor: float = 0.05  # BlazeFace score a proposal needs to be refined
+    max_proposals: int = 32
     num_threads: int = 1
     max_faces: int = 10
 
