@@ -191,10 +191,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     if args.what == "emotion":
-        from convert.emotion import convert_emotion, write_card_data
+        from convert.emotion import MODES, convert_emotion, write_card_data
 
-        if args.mode not in ("int8", "float16", "dynamic") or len(args.calib or ()) > 1:
-            raise SystemExit("convert emotion: --mode is int8, float16 or dynamic, and --calib names one dataset")
+        if args.mode not in MODES or len(args.calib or ()) > 1:
+            raise SystemExit(f"convert emotion: --mode is one of {', '.join(MODES)}, and --calib names one dataset")
         calib = args.calib[0] if args.calib else None
         result = convert_emotion(args.model, calib, args.out, args.mode, args.samples or 500, args.seed, args.quantizer)
         card = Path(args.out).with_suffix(".json")
@@ -295,8 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mode",
         default="int8",
-        choices=("int8", "float16", "dynamic", "float32", "published"),
-        help="emotion: int8, float16 or dynamic; blazeface-full: int8, float32 or published (the file as is)",
+        choices=("int8", "int8-full", "float16", "dynamic", "float32", "published"),
+        help="emotion: int8 (float stem), int8-full, float16 or dynamic; blazeface-full: int8, float32 or "
+        "published (the file as is)",
     )
     p.add_argument("--samples", type=int, help="calibration samples (emotion: crops, default 500; detector: 200)")
     p.add_argument("--input-size", default="256x192", help="blazeface-full: input WIDTHxHEIGHT, multiples of 32")

@@ -50,7 +50,8 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     assert json.loads((out / "state.json").read_text())["epochs_done"] == 2
     assert len((out / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
 
-    # The run converts to a full-integer model that the device classifier accepts, the same file every time.
+    # The run converts to an int8-in, int8-out model that the device classifier accepts, the same file
+    # every time; only its stem (input scaling and first convolution) computes in float.
     def convert(out_file):
         code, _, err = run_cli(
             "convert",
@@ -76,6 +77,20 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
 
     classifier = EmotionClassifier.create_from_model_path(model)
     assert classifier.model.inputs[0].dtype == np.int8 and classifier.model.outputs[0].dtype == np.int8
+    convs = conv_outputs(model)
+    assert convs[0] == np.float32 and set(convs[1:]) == {np.int8}, convs
+
+
+def conv_outputs(path) -> list:
+    """The dtype of each CONV_2D output, in graph order."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
+    interpreter.allocate_tensors()
+    tensors = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    return [tensors[op["outputs"][0]] for op in interpreter._get_ops_details() if op["op_name"] == "CONV_2D"]
 
 
 def test_starting_over_an_existing_run_is_refused(tmp_path, data):
