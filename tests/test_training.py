@@ -114,3 +114,26 @@ def test_class_weights_favour_rare_classes():
 def test_unknown_training_option_is_named():
     with pytest.raises(ValueError, match="epoch"):
         TrainConfig.from_dict({"epoch": 3})
+
+
+def test_a_run_can_learn_from_teachers(tmp_path, data):
+    from helpers import run_cli
+
+    zip_path = str(data / "fer2013" / "archive.zip")
+    teacher = tmp_path / "teacher"
+    conf = tmp_path / "teacher.json"
+    conf.write_text(json.dumps(SMOKE))
+    assert run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(teacher))[0] == 0
+
+    student = tmp_path / "student"
+    conf.write_text(json.dumps({**SMOKE, "teachers": [str(teacher / "best.keras")], "teacher_weight": 0.7}))
+    code, _, err = run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(student))
+    assert code == 0, err
+    taught = np.load(student / "teacher_targets.npy")
+    assert taught.shape == (SMOKE["limit"], 7) and np.allclose(taught.sum(axis=1), 1, atol=1e-4)
+    assert json.loads((student / "config.json").read_text())["teachers"] == [str(teacher / "best.keras")]
+
+
+def test_teacher_weight_must_be_a_share():
+    with pytest.raises(ValueError, match="teacher_weight"):
+        TrainConfig.from_dict({"teacher_weight": 1.5})

@@ -42,6 +42,10 @@ class TrainConfig:
     # "sqrt": weights proportional to 1/sqrt(class frequency), mean 1; "balanced": 1/frequency; "none".
     class_weights: str = "sqrt"
     ferplus_soft_labels: bool = False
+    # Distillation: trained .keras models whose mirror-averaged, ensembled predictions on each
+    # (un-augmented) training crop are mixed into its target with this weight.
+    teachers: tuple[str, ...] = ()
+    teacher_weight: float = 0.5
     image_size: int = 48
     widths: tuple[int, ...] = (32, 64, 128, 256)
     convs_per_stage: int = 2
@@ -68,8 +72,11 @@ class TrainConfig:
         if isinstance(aug, dict) and set(aug) - aug_known:
             raise ValueError(f"{where}: unknown augment option(s) {sorted(set(aug) - aug_known)}")
         values = {**raw, "augment": AugmentConfig(**aug) if isinstance(aug, dict) else aug}
-        if "widths" in values:
-            values["widths"] = tuple(values["widths"])
+        for name in ("widths", "teachers"):
+            if name in values:
+                values[name] = tuple(values[name])
+        if not 0 <= values.get("teacher_weight", 0.5) <= 1:
+            raise ValueError(f"{where}: teacher_weight must be between 0 and 1")
         return cls(**values)
 
     def as_dict(self) -> dict:
@@ -109,6 +116,21 @@ def _keras():
             "moodcast train needs the workstation extra: pip install 'moodcast[train]' (TensorFlow, Keras, matplotlib)"
         ) from None
     return keras
+
+
+def teacher_targets(keras, teachers: tuple[str, ...], images: np.ndarray) -> np.ndarray:
+    """The teachers' class probabilities for ``images``, each averaged with its mirror image,
+    then over teachers."""
+    total = np.zeros((len(images), len(EMOTIONS)), np.float32)
+    x = images[..., None].astype(np.float32)
+    for path in teachers:
+        try:
+            teacher = keras.saving.load_model(path)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"teachers: cannot load {path} ({exc})") from None
+        for view in (x, x[:, :, ::-1]):
+            total += teacher.predict(view, batch_size=512, verbose=0)
+    return total / (2 * len(teachers))
 
 
 def make_batches(keras, faces: fer.FaceSet, targets: np.ndarray, weights: np.ndarray, cfg: TrainConfig):
@@ -172,6 +194,15 @@ def train(
     (out / "cleaning.json").write_text(json.dumps(report.as_dict(), indent=2))
     eye = np.eye(len(EMOTIONS), dtype=np.float32)
     targets = train_set.soft if train_set.soft is not None else eye[train_set.labels]
+    if cfg.teachers:
+        # Kept in the run folder: a resumed run trains on the same targets even if a teacher moved.
+        cached = out / "teacher_targets.npy"
+        if cached.exists():
+            taught = np.load(cached)
+        else:
+            taught = teacher_targets(keras, cfg.teachers, train_set.images)
+            np.save(cached, taught)
+        targets = (1 - cfg.teacher_weight) * targets + cfg.teacher_weight * taught
     weights = class_weight_vector(train_set.labels, cfg.class_weights).astype(np.float32)[train_set.labels]
     batches = make_batches(keras, train_set, targets, weights, cfg)
     batches.epoch = state["epochs_done"]
