@@ -104,8 +104,6 @@ def convert_detector(
         content, changes = _rebuild_full(content, rebuild)
         command += f" --mode {rebuild.mode} --input-size {rebuild.input_size}"
         command += "".join(f" --calib {folder}" for folder in rebuild.calib) if rebuild.mode == "int8" else ""
-    elif rebuild.mode != "published" and arch != "blazeface-full":
-        changes += " (only full range is rebuilt; short range is kept as published)"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
