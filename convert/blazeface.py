@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 import tensorflow as tf
 
 from convert.tflite_graph import load_graph
-from edge.detectors.blazeface import shrink
+from edge.detectors.blazeface import letterbox_geometry, shrink
+from edge.sources.images import IMAGE_SUFFIXES, read_image
 
 STRIDE = 32  # the network's coarsest feature map: input sides must be multiples of it
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -44,10 +43,7 @@ def calibration_images(folders: Sequence[str | Path], width: int, height: int, c
     rng = np.random.default_rng(seed)
     batch = np.full((count, height, width, 3), -1.0, np.float32)
     for i in range(count):
-        image = cv2.imread(str(paths[i % len(paths)]), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"{paths[i % len(paths)]}: not a readable image")
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        rgb = read_image(paths[i % len(paths)])
         h, w = rgb.shape[:2]
         keep = rng.uniform(0.2, 1.0) if i >= len(paths) else 1.0  # every photo whole once
         ch, cw = max(8, round(h * keep)), max(8, round(w * keep))
@@ -55,9 +51,7 @@ def calibration_images(folders: Sequence[str | Path], width: int, height: int, c
         crop = rgb[y : y + ch, x : x + cw]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
-        scale = min(width / cw, height / ch)
-        nw, nh = min(width, max(1, round(cw * scale))), min(height, max(1, round(ch * scale)))
-        px, py = (width - nw) // 2, (height - nh) // 2
+        _, nw, nh, px, py = letterbox_geometry(cw, ch, width, height)
         batch[i, py : py + nh, px : px + nw] = shrink(np.ascontiguousarray(crop), nw, nh) * (2 / 255) - 1
     return batch
 
@@ -70,9 +64,8 @@ def convert_blazeface(
     ``mode`` int8: int8 weights and activations, float input and output (the decoder wants
     pixels and logits); float32: the same graph unquantized.
     """
-    graph = load_graph(content)
     spec = tf.TensorSpec((1, height, width, 3), tf.float32, name="input")
-    function = tf.function(lambda images: graph.function(images), input_signature=[spec])
+    function = tf.function(load_graph(content), input_signature=[spec])
     concrete = function.get_concrete_function()
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], function)
     if mode == "int8":

@@ -116,20 +116,14 @@ def _int8_with_float_stem(tf, converter) -> bytes:
 
 def stem_nodes(content: bytes) -> list[str]:
     """Output tensor names of a TFLite graph's operators up to and including its first CONV_2D."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
+    from convert.tflite_graph import read_model
 
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    model, ops = read_model(content)
     graph = model.subgraphs[0]
-    conv = [
-        i
-        for i, code in enumerate(model.operatorCodes)
-        if schema.BuiltinOperator.CONV_2D in (code.builtinCode, code.deprecatedBuiltinCode)
-    ]
     names = []
-    for op in graph.operators:
+    for op, name in zip(graph.operators, ops):
         names.append(graph.tensors[op.outputs[0]].name.decode())
-        if op.opcodeIndex in conv:
+        if name == "CONV_2D":
             return names
     raise ValueError("the model has no CONV_2D to end its stem")
 

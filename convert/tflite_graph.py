@@ -9,7 +9,6 @@ operators BlazeFace uses are translated; anything else is refused by name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -26,13 +25,11 @@ _OPS = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswit
 _PADDING = {schema.Padding.SAME: "SAME", schema.Padding.VALID: "VALID"}
 
 
-@dataclass(frozen=True)
-class Graph:
-    """A TFLite graph ready to be called: ``function(images) -> outputs`` in the file's order."""
-
-    function: Callable[[tf.Tensor], list[tf.Tensor]]
-    input_shape: tuple[int, ...]
-    output_names: tuple[str, ...]
+def read_model(content: bytes):
+    """The model object of a TFLite file, and the builtin name of each operator of its first graph."""
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    return model, [_OPS[codes[op.opcodeIndex]] for op in model.subgraphs[0].operators]
 
 
 def _activation(x: tf.Tensor, fused: int) -> tf.Tensor:
@@ -45,11 +42,11 @@ def _activation(x: tf.Tensor, fused: int) -> tf.Tensor:
     raise ValueError(f"fused activation {fused} is not supported")
 
 
-def load_graph(content: bytes) -> Graph:
-    """Translate the first subgraph of a TFLite model; constants become float32 TF constants."""
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+def load_graph(content: bytes) -> Callable[[tf.Tensor], list[tf.Tensor]]:
+    """Translate the first subgraph of a TFLite model into ``function(images) -> outputs`` (in the
+    file's order); constants become float32 TF constants."""
+    model, names = read_model(content)
     graph = model.subgraphs[0]
-    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
 
     constants: dict[int, np.ndarray] = {}
     for index, tensor in enumerate(graph.tensors):
@@ -57,18 +54,16 @@ def load_graph(content: bytes) -> Graph:
         if data is not None and len(data):
             array = np.frombuffer(bytes(bytearray(data)), _NUMPY_TYPES[tensor.type]).reshape(tensor.shape)
             constants[index] = array.astype(np.float32) if array.dtype == np.float16 else array
-    for op in graph.operators:  # float16 weights: their DEQUANTIZE becomes a float32 constant
-        if _OPS[codes[op.opcodeIndex]] == "DEQUANTIZE" and op.inputs[0] in constants:
+    for op, name in zip(graph.operators, names):  # float16 weights: DEQUANTIZE gives a float32 constant
+        if name == "DEQUANTIZE" and op.inputs[0] in constants:
             constants[op.outputs[0]] = constants[op.inputs[0]].astype(np.float32)
-    for op in graph.operators:
-        name = _OPS[codes[op.opcodeIndex]]
+    for op, name in zip(graph.operators, names):
         if name not in _TRANSLATORS and not (name == "DEQUANTIZE" and op.outputs[0] in constants):
             raise ValueError(f"operator {name} is not supported by the graph translator")
 
     def function(images: tf.Tensor) -> list[tf.Tensor]:
         values: dict[int, tf.Tensor] = {graph.inputs[0]: images}
-        for op in graph.operators:
-            name = _OPS[codes[op.opcodeIndex]]
+        for op, name in zip(graph.operators, names):
             if name == "DEQUANTIZE":
                 continue
             args = [values[i] if i in values else constants[i] for i in op.inputs if i >= 0]
@@ -76,8 +71,7 @@ def load_graph(content: bytes) -> Graph:
             values[op.outputs[0]] = _TRANSLATORS[name](args, op.builtinOptions, published)
         return [values[i] for i in graph.outputs]
 
-    names = tuple(graph.tensors[i].name.decode() for i in graph.outputs)
-    return Graph(function, tuple(graph.tensors[graph.inputs[0]].shape), names)
+    return function
 
 
 def _conv(args, options, published) -> tf.Tensor:

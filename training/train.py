@@ -199,6 +199,11 @@ def train(
         cached = out / "teacher_targets.npy"
         if cached.exists():
             taught = np.load(cached)
+            if taught.shape != targets.shape:
+                raise SystemExit(
+                    f"{cached}: {taught.shape[0]} teacher targets for {len(targets)} training crops; "
+                    "made for other data or another limit: delete it to recompute"
+                )
         else:
             taught = teacher_targets(keras, cfg.teachers, train_set.images)
             np.save(cached, taught)

@@ -56,6 +56,13 @@ def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def letterbox_geometry(w: int, h: int, width: int, height: int) -> tuple[float, int, int, int, int]:
+    """Fitting a ``w`` x ``h`` image into ``width`` x ``height``: scale, resized size, padding."""
+    scale = min(width / w, height / h)
+    nw, nh = min(width, max(1, round(w * scale))), min(height, max(1, round(h * scale)))
+    return scale, nw, nh, (width - nw) // 2, (height - nh) // 2
+
+
 def ssd_anchors(variant: BlazeFaceVariant, width: int, height: int) -> np.ndarray:
     """Anchor centres ``(N, 2)`` in input pixels, as MediaPipe's SsdAnchorsCalculator orders them
     (fixed anchor size; layers with equal strides share one feature map)."""
@@ -98,11 +105,8 @@ class BlazeFace:
     def letterbox(self, rgb: np.ndarray) -> tuple[float, float, float]:
         """Fill the input canvas (``self.canvas``); return the scale and padding that map it back
         to the frame."""
-        h, w = rgb.shape[:2]
-        scale = min(self.width / w, self.height / h)
-        nw, nh = min(self.width, max(1, round(w * scale))), min(self.height, max(1, round(h * scale)))
+        scale, nw, nh, px, py = letterbox_geometry(rgb.shape[1], rgb.shape[0], self.width, self.height)
         small = shrink(rgb, nw, nh)
-        px, py = (self.width - nw) // 2, (self.height - nh) // 2
         if (nw, nh) != self._placed:  # frames of one size share the padding: fill it once
             self.canvas.fill(-1.0)
             self._placed = (nw, nh)
