@@ -1,7 +1,7 @@
 """Measure how the face crop's framing (margin around the detector's box, vertical shift) changes
 end-to-end accuracy on a <class>/<photo> folder; prints a table, best first.
 
-    .venv/bin/python scripts/crop_sweep.py [--data ../shared/data/expressions-dev]
+    .venv/bin/python scripts/crop_sweep.py [--data ../shared/data/expressions-dev] [--model FILE.tflite]
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "expressions-dev"))
+    parser.add_argument("--model", help="emotion .tflite (default: the shipped model)")
     args = parser.parse_args()
     config = Config()
+    model = Path(args.model or config.emotion.model)
     pipeline = Pipeline.from_config(config, still=True)
     photos = [(read_image(p), label) for p, label in labelled_photos(args.data)]
     boxes = []
@@ -37,7 +39,7 @@ def main() -> None:
     truth = np.array([label for _, label in photos])
     rows = []
     for margin, shift in itertools.product((0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6), (-0.1, -0.05, 0.0, 0.05, 0.1)):
-        classifier = EmotionClassifier(EmotionOptions(Path(config.emotion.model), 1, margin, shift))
+        classifier = EmotionClassifier(EmotionOptions(model, 1, margin, shift))
         pred = np.array(
             [
                 EMOTIONS.index(classifier.classify(rgb, [box])[0].label) if box else -1
@@ -46,7 +48,7 @@ def main() -> None:
         )
         report = classification_report(truth, np.where(pred >= 0, pred, (truth + 1) % 7))
         rows.append((report.accuracy, report.macro_f1, margin, shift))
-    print(f"{len(photos)} photos from {args.data}, detector {config.detector.name}")
+    print(f"{len(photos)} photos from {args.data}, detector {config.detector.name}, model {model}")
     print(f"{'margin':>7}{'shift_y':>9}{'accuracy':>10}{'macro-F1':>10}")
     for acc, f1, margin, shift in sorted(rows, reverse=True):
         print(f"{margin:>7.2f}{shift:>9.2f}{acc:>10.1%}{f1:>10.3f}")

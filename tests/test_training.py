@@ -126,7 +126,9 @@ def test_a_run_can_learn_from_teachers(tmp_path, data):
     assert run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(teacher))[0] == 0
 
     student = tmp_path / "student"
-    conf.write_text(json.dumps({**SMOKE, "teachers": [str(teacher / "best.keras")], "teacher_weight": 0.7}))
+    conf.write_text(
+        json.dumps({**SMOKE, "teachers": [str(teacher / "best.keras")], "teacher_weight": 0.7, "teacher_views": 8})
+    )
     code, _, err = run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(student))
     assert code == 0, err
     taught = np.load(student / "teacher_targets.npy")
@@ -137,3 +139,20 @@ def test_a_run_can_learn_from_teachers(tmp_path, data):
 def test_teacher_weight_must_be_a_share():
     with pytest.raises(ValueError, match="teacher_weight"):
         TrainConfig.from_dict({"teacher_weight": 1.5})
+    with pytest.raises(ValueError, match="teacher_views"):
+        TrainConfig.from_dict({"teacher_views": 4})
+
+
+def test_test_time_views_pair_each_view_with_its_mirror(data):
+    from training import data as fer
+    from training.augment import test_time_views
+
+    crops = fer.load(data / "fer2013" / "archive.zip", "test", 48).images[:5]
+    views = test_time_views(crops, 8)
+    assert len(views) == 8 and all(v.shape == crops.shape for v in views)
+    assert np.array_equal(views[0], crops) and np.array_equal(views[4], crops[:, :, ::-1])
+    for view, mirror in zip(views[:4], views[4:]):
+        assert np.array_equal(mirror, view[:, :, ::-1])
+    assert len({v.tobytes() for v in views}) == 8
+    with pytest.raises(ValueError, match="2 or 8"):
+        test_time_views(crops, 3)

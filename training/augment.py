@@ -43,3 +43,25 @@ def augment(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) ->
         y, x = rng.integers(0, h - eh), rng.integers(0, w - ew)
         out[i, y : y + eh, x : x + ew] = rng.uniform(0, 255)
     return np.clip(out, 0, 255, out=out)
+
+
+def test_time_views(images: np.ndarray, count: int) -> list[np.ndarray]:
+    """``count`` (2 or 8) float32 views of ``(N, H, W)`` crops whose predictions are averaged: the
+    crop and its mirror image; with 8, also zoomed in (1.1) and out (0.93) and shifted by 2 pixels,
+    each with its mirror image."""
+    if count not in (2, 8):
+        raise ValueError(f"test-time views must be 2 or 8, not {count}")
+    x = images.astype(np.float32)
+    views = [x]
+    if count == 8:
+        h, w = x.shape[1:3]
+        centre = (w / 2 - 0.5, h / 2 - 0.5)
+        for m in (cv2.getRotationMatrix2D(centre, 0, 1.1), cv2.getRotationMatrix2D(centre, 0, 0.93)):
+            views.append(_warp(x, m))
+        views.append(_warp(x, np.float32([[1, 0, 2], [0, 1, 0]])))
+    return views + [v[:, :, ::-1] for v in views]
+
+
+def _warp(images: np.ndarray, m: np.ndarray) -> np.ndarray:
+    h, w = images.shape[1:3]
+    return np.stack([cv2.warpAffine(i, m, (w, h), borderMode=cv2.BORDER_REPLICATE) for i in images])

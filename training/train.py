@@ -27,7 +27,7 @@ import numpy as np
 from edge.labels import EMOTIONS
 from edge.metrics import classification_report
 from training import data as fer
-from training.augment import AugmentConfig, augment
+from training.augment import AugmentConfig, augment, test_time_views
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,13 @@ class TrainConfig:
     # "sqrt": weights proportional to 1/sqrt(class frequency), mean 1; "balanced": 1/frequency; "none".
     class_weights: str = "sqrt"
     ferplus_soft_labels: bool = False
-    # Distillation: trained .keras models whose mirror-averaged, ensembled predictions on each
-    # (un-augmented) training crop are mixed into its target with this weight.
+    # Distillation: trained .keras models whose ensembled predictions on each (un-augmented)
+    # training crop, averaged over teacher_views test-time views (2: with its mirror image; 8: also
+    # zoomed and shifted, see training.augment.test_time_views), are mixed into its target with
+    # this weight.
     teachers: tuple[str, ...] = ()
     teacher_weight: float = 0.5
+    teacher_views: int = 2
     image_size: int = 48
     widths: tuple[int, ...] = (32, 64, 128, 256)
     convs_per_stage: int = 2
@@ -77,6 +80,8 @@ class TrainConfig:
                 values[name] = tuple(values[name])
         if not 0 <= values.get("teacher_weight", 0.5) <= 1:
             raise ValueError(f"{where}: teacher_weight must be between 0 and 1")
+        if values.get("teacher_views", 2) not in (2, 8):
+            raise ValueError(f"{where}: teacher_views must be 2 or 8")
         return cls(**values)
 
     def as_dict(self) -> dict:
@@ -118,19 +123,19 @@ def _keras():
     return keras
 
 
-def teacher_targets(keras, teachers: tuple[str, ...], images: np.ndarray) -> np.ndarray:
-    """The teachers' class probabilities for ``images``, each averaged with its mirror image,
-    then over teachers."""
+def teacher_targets(keras, teachers: tuple[str, ...], images: np.ndarray, views: int = 2) -> np.ndarray:
+    """The teachers' class probabilities for ``images``, averaged over ``views`` test-time views
+    of each image, then over teachers."""
     total = np.zeros((len(images), len(EMOTIONS)), np.float32)
-    x = images[..., None].astype(np.float32)
+    inputs = [v[..., None] for v in test_time_views(images, views)]
     for path in teachers:
         try:
             teacher = keras.saving.load_model(path)
         except (OSError, ValueError) as exc:
             raise SystemExit(f"teachers: cannot load {path} ({exc})") from None
-        for view in (x, x[:, :, ::-1]):
+        for view in inputs:
             total += teacher.predict(view, batch_size=512, verbose=0)
-    return total / (2 * len(teachers))
+    return total / (len(inputs) * len(teachers))
 
 
 def make_batches(keras, faces: fer.FaceSet, targets: np.ndarray, weights: np.ndarray, cfg: TrainConfig):
@@ -205,7 +210,7 @@ def train(
                     "made for other data or another limit: delete it to recompute"
                 )
         else:
-            taught = teacher_targets(keras, cfg.teachers, train_set.images)
+            taught = teacher_targets(keras, cfg.teachers, train_set.images, cfg.teacher_views)
             np.save(cached, taught)
         targets = (1 - cfg.teacher_weight) * targets + cfg.teacher_weight * taught
     weights = class_weight_vector(train_set.labels, cfg.class_weights).astype(np.float32)[train_set.labels]

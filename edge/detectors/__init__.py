@@ -10,7 +10,7 @@ __all__ = ["BACKENDS", "DEFAULT_THRESHOLDS", "Box", "Face", "FaceDetector", "cre
 
 # The model files each backend needs, by their shipped names.
 BACKENDS: dict[str, tuple[str, ...]] = {
-    "blazeface-onet": ("blazeface_full.tflite", "mtcnn_onet.tflite"),
+    "blazeface-onet": ("blazeface_full.tflite", "mtcnn_rnet.tflite", "mtcnn_onet.tflite"),
     "blazeface-full": ("blazeface_full.tflite",),
     "blazeface-short": ("blazeface_short.tflite",),
     "mtcnn": ("mtcnn_pnet.tflite", "mtcnn_rnet.tflite", "mtcnn_onet.tflite"),
@@ -56,9 +56,7 @@ def create_detector(
         from edge.detectors.refined import BlazeFaceOnet, RefinedOptions
 
         return BlazeFaceOnet(
-            RefinedOptions(
-                files[0], files[1], score_threshold, proposal_floor, num_threads=num_threads, max_faces=max_faces
-            )
+            RefinedOptions(*files, score_threshold, proposal_floor, num_threads=num_threads, max_faces=max_faces)
         )
     from edge.detectors.mtcnn import Mtcnn, MtcnnOptions
 

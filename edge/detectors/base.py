@@ -61,13 +61,13 @@ def weighted_nms(
     """
     order = np.argsort(-scores)
     boxes, scores, extra = boxes[order], scores[order], extra[order]
+    overlaps = iou_matrix(boxes, boxes) > iou
     alive = np.ones(len(scores), bool)
     kept = []
     for i in range(len(scores)):
         if not alive[i]:
             continue
-        overlaps = iou_matrix(boxes[i : i + 1], boxes)[0]
-        group = alive & (overlaps > iou)
+        group = alive & overlaps[i]
         group[i] = True
         w = scores[group][:, None]
         kept.append(((boxes[group] * w).sum(0) / w.sum(), float(scores[i]), (extra[group] * w).sum(0) / w.sum()))

@@ -130,6 +130,21 @@ class ONet:
         return regress(squares[:, :4], reg), cls[:, 1], np.stack([xs, ys], axis=-1)
 
 
+class RNet:
+    """MTCNN's refinement network: moves square boxes towards the face and scores them (24x24)."""
+
+    def __init__(self, path: Path, num_threads: int = 1):
+        self.model = TFLiteModel(path, num_threads)
+        self.model.expect([(24, 24, 3)], [(4,), (2,)])
+        self._order = output_order(self.model, (4, 2))
+
+    def refine(self, rgb: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For ``x1, y1, x2, y2`` squares: regressed boxes and face scores."""
+        out = self.model.run(quantize(patches(rgb, squares, 24), self.model.inputs[0]))
+        reg, cls = (dequantize(out[i], self.model.outputs[i]) for i in self._order)
+        return regress(squares[:, :4], reg), cls[:, 1]
+
+
 class Mtcnn:
     name = "mtcnn"
 
@@ -137,10 +152,8 @@ class Mtcnn:
         self.options = options
         t = options.num_threads
         self.pnet = TFLiteModel(options.pnet, t)
-        self.rnet = TFLiteModel(options.rnet, t)
+        self.rnet = RNet(options.rnet, t)
         self.onet = ONet(options.onet, t)
-        self.rnet.expect([(24, 24, 3)], [(4,), (2,)])
-        self._r_order = output_order(self.rnet, (4, 2))
         self._p_order = [i for _, i in sorted((s.shape[-1], i) for i, s in enumerate(self.pnet.outputs))][::-1]
 
     @classmethod
@@ -187,10 +200,8 @@ class Mtcnn:
         t = self.options.thresholds
         rows = self._proposals(rgb)
         if len(rows):
-            out = self.rnet.run(patches(rgb, rows, 24))
-            reg, cls = (out[i] for i in self._r_order)
-            rows[:, 4] = cls[:, 1]
-            rows = regress(rows, reg)
+            boxes, scores = self.rnet.refine(rgb, rows)
+            rows = np.concatenate([boxes, scores[:, None]], axis=1)
             rows = rows[rows[:, 4] > t[1]]
             rows = to_square(nms(rows, 0.7))
         if len(rows) == 0:

@@ -1,9 +1,12 @@
-"""BlazeFace proposals refined by MTCNN's O-Net: BlazeFace's speed with MTCNN's accuracy.
+"""BlazeFace proposals checked by MTCNN's R-Net and O-Net: BlazeFace's speed, MTCNN's accuracy.
 
-BlazeFace (full range) proposes faces at a low score floor; each proposal, squared, goes through
-O-Net (48x48) in one batch, which moves the box to the face's extent, adds five landmarks and
-scores it again. The final score is the mean of the two scores: on faces-dev this ranks faces
-better than either alone (see models/README.md).
+BlazeFace (full range) proposes faces at a low score floor, in place of MTCNN's image pyramid
+and P-Net. As in MTCNN's cascade, each proposal, squared, goes through R-Net (24x24), which
+moves it towards the face and scores it; those R-Net does not reject go through O-Net (48x48),
+which sets the final box, adds five landmarks and scores the face again. O-Net refines boxes
+shaped like R-Net's best: starting it from R-Net's boxes rather than BlazeFace's finds more faces,
+and R-Net's rejections save more O-Net time than R-Net costs. The final score is the mean of the
+three scores: on faces-dev this ranks faces better than any one of them (models/README.md).
 """
 
 from __future__ import annotations
@@ -15,18 +18,20 @@ import numpy as np
 
 from edge.detectors.base import Box, Face
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
-from edge.detectors.mtcnn import ONet
+from edge.detectors.mtcnn import ONet, RNet, to_square
 from edge.runtime import TFLiteModel
 
 
 @dataclass(frozen=True)
 class RefinedOptions:
     blazeface: Path
+    rnet: Path
     onet: Path
     score_threshold: float = 0.5  # on the final (mean) score
-    # Faces BlazeFace scores low are often found by O-Net; below 0.05 (or past 32 proposals)
-    # the extra O-Net passes cost more than they find (models/README.md).
-    proposal_floor: float = 0.05  # BlazeFace score a proposal needs to be refined
+    # Faces BlazeFace scores low are often confirmed by R-Net and O-Net; below these floors (or
+    # past 32 proposals) the extra checks cost more than they find (models/README.md).
+    proposal_floor: float = 0.05  # BlazeFace score a proposal needs to be checked by R-Net
+    rnet_floor: float = 0.05  # R-Net score a proposal needs to be checked by O-Net
     max_proposals: int = 32
     num_threads: int = 1
     max_faces: int = 10
@@ -46,6 +51,7 @@ class BlazeFaceOnet:
                 max_faces=options.max_proposals,
             )
         )
+        self.rnet = RNet(options.rnet, options.num_threads)
         self.onet = ONet(options.onet, options.num_threads)
 
     @property
@@ -56,13 +62,14 @@ class BlazeFaceOnet:
         proposals = self.proposer.detect(rgb)
         if not proposals:
             return []
-        boxes = np.array([[f.box.x, f.box.y, f.box.w, f.box.h] for f in proposals], np.float32)
+        boxes = np.array([[f.box.x, f.box.y, f.box.x + f.box.w, f.box.y + f.box.h] for f in proposals], np.float32)
         first = np.array([f.score for f in proposals], np.float32)
-        side = np.maximum(boxes[:, 2], boxes[:, 3])
-        cx, cy = boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2
-        rows = np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], axis=1)
-        refined, second, marks = self.onet.refine(rgb, rows)
-        scores = (first + second) / 2
+        boxes, second = self.rnet.refine(rgb, to_square(boxes))
+        kept = second >= self.options.rnet_floor
+        if not kept.any():
+            return []
+        refined, third, marks = self.onet.refine(rgb, to_square(boxes[kept]))
+        scores = (first[kept] + second[kept] + third) / 3
         faces = []
         for i in np.argsort(-scores):
             if scores[i] < self.options.score_threshold or len(faces) == self.options.max_faces:
