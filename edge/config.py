@@ -48,7 +48,7 @@ class DetectorConfig:
     model: str = ""  # "" = the shipped models; else a folder with the backend's files (or the one .tflite)
     score_threshold: float = 0.0  # 0 = the backend's default (0.5; MTCNN 0.8)
     max_faces: int = 10
-    # blazeface-onet: BlazeFace score a face needs to be checked by R-Net and O-Net (0.1: ~0.4 ms
+    # blazeface-onet: BlazeFace score a face needs to be checked by R-Net and O-Net (0.1: ~0.3 ms
     # faster per frame, 0.8 points less AP50 on faces-dev; models/README.md)
     proposal_floor: float = 0.05
 
