@@ -130,6 +130,8 @@ def write_card(files: dict, out_dir: Path, extra: dict) -> Path:
         "source": SOURCE,
         "changes": "networks rebuilt in Keras 3 from the package's weight arrays, converted with float32 weights",
         "command": f"moodcast convert detector --arch mtcnn --out {out_dir}",
+        "notes": "R-Net and O-Net also check BlazeFace's proposals in the default detector, blazeface-onet "
+        "(edge/detectors/refined.py, measured in models/README.md)",
         **extra,
     }
     path = out_dir / "mtcnn.json"
