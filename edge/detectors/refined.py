@@ -3,10 +3,10 @@
 BlazeFace (full range) proposes faces at a low score floor, in place of MTCNN's image pyramid
 and P-Net. As in MTCNN's cascade, each proposal, squared, goes through R-Net (24x24), which
 moves it towards the face and scores it; those R-Net does not reject go through O-Net (48x48),
-which sets the final box, adds five landmarks and scores the face again. O-Net refines boxes
-shaped like R-Net's best: starting it from R-Net's boxes rather than BlazeFace's finds more faces,
-and R-Net's rejections save more O-Net time than R-Net costs. The final score is the mean of the
-three scores: on faces-dev this ranks faces better than any one of them (models/README.md).
+which sets the final box, adds five landmarks and scores the face again. O-Net was trained on
+R-Net's boxes: started from them rather than from BlazeFace's it localizes more faces, and R-Net's
+rejections save more O-Net time than R-Net costs. The final score is the mean of the three
+scores: on faces-dev this ranks faces better than any one of them (models/README.md).
 """
 
 from __future__ import annotations
