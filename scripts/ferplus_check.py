@@ -12,7 +12,6 @@ not-a-face dropped), and compares each model with the first one, crop by crop (M
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +19,9 @@ import numpy as np
 from edge.emotion import predict_probabilities
 from edge.runtime import TFLiteModel
 from training import data as fer
-from training.data import FERPLUS_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "fer2013"
-OTHER_VOTES = ("contempt", "unknown", "NF")
-
-
-def ferplus_majority(votes_csv: Path, paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Indices into ``paths`` with a clear FER+ majority among the 7 classes, and that class."""
-    table = {}
-    with open(votes_csv, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get(FERPLUS_COLUMNS[0], "") != "":
-                table[row["path"]] = [float(row[c]) for c in FERPLUS_COLUMNS + OTHER_VOTES]
-    index, labels = [], []
-    for i, path in enumerate(paths):
-        votes = np.array(table.get(path, [0.0] * 10))
-        seven = votes[: len(FERPLUS_COLUMNS)]
-        if seven.max() <= votes[len(FERPLUS_COLUMNS) :].max() or (seven == seven.max()).sum() > 1:
-            continue
-        index.append(i)
-        labels.append(int(seven.argmax()))
-    return np.array(index), np.array(labels)
 
 
 def main() -> None:
@@ -52,7 +31,7 @@ def main() -> None:
     parser.add_argument("--votes", default=str(DATA / "ferplus_labels.csv"))
     args = parser.parse_args()
     val = fer.load(args.data, "test", 48)
-    index, truth = ferplus_majority(Path(args.votes), list(val.paths))
+    index, truth = fer.ferplus_majority(val, args.votes)
     agree = np.mean(val.labels[index] == truth)
     print(f"{len(index)} of {len(val)} validation crops have a FER+ majority among the 7 classes;")
     print(f"their FER2013 label matches it for {agree:.1%}")

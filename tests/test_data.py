@@ -127,3 +127,20 @@ def test_ferplus_votes_become_soft_labels(small, data):
     # FER+ majority agrees with the FER2013 label for about 63% of images (the data's README).
     agree = (faces.soft.argmax(axis=1) == faces.labels).mean()
     assert 0.3 < agree < 1.0
+
+
+def test_ferplus_majority_keeps_clear_winners_only(small, tmp_path):
+    faces = fer.read_zip(small / "small.zip", "train")
+    header = "path,usage,fer2013_row,join,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+    rows = [
+        "0,0,0,0,2,7,1,0,0,0",  # disgust wins
+        "4,0,0,0,4,0,0,0,2,0",  # neutral and anger tie
+        "1,0,0,0,0,0,0,6,3,0",  # contempt wins
+        "3,3,0,0,0,0,0,0,0,4",  # not a face wins
+    ]
+    votes = tmp_path / "votes.csv"
+    votes.write_text(
+        "\n".join([header] + [f"{path},Training,0,pixel,{v}" for path, v in zip(faces.paths, rows)]) + "\n"
+    )
+    index, labels = fer.ferplus_majority(faces, votes)
+    assert index.tolist() == [0] and labels.tolist() == [EMOTIONS.index("disgust")]

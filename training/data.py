@@ -28,6 +28,7 @@ CSV_USAGES = ("Training", "PublicTest", "PrivateTest")
 ZIP_SPLITS = ("train", "test")
 # FER+ vote columns mapped to our labels; contempt, unknown and NF have no counterpart.
 FERPLUS_COLUMNS = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+FERPLUS_OTHER = ("contempt", "unknown", "NF")
 
 
 class DatasetError(ValueError):
@@ -184,19 +185,39 @@ def load(path: str | Path, split: str | None = None, size: int = 48) -> FaceSet:
     raise DatasetError(f"{p}: expected a folder of <class>/<image>, a Kaggle .zip or fer2013.csv")
 
 
-def attach_ferplus(faces: FaceSet, votes_csv: str | Path) -> FaceSet:
-    """Add FER+ vote shares as soft labels; crops without usable votes keep their hard label."""
-    table: dict[str, np.ndarray] = {}
+def read_ferplus_votes(votes_csv: str | Path) -> dict[str, np.ndarray]:
+    """FER+ votes by image path: the 7 classes in label order, then contempt, unknown, not-a-face."""
+    table = {}
     with open(votes_csv, newline="") as handle:
         for row in csv.DictReader(handle):
             if row.get(FERPLUS_COLUMNS[0], "") != "":
-                table[row["path"]] = np.array([float(row[c]) for c in FERPLUS_COLUMNS], np.float32)
+                table[row["path"]] = np.array([float(row[c]) for c in FERPLUS_COLUMNS + FERPLUS_OTHER], np.float32)
+    return table
+
+
+def attach_ferplus(faces: FaceSet, votes_csv: str | Path) -> FaceSet:
+    """Add FER+ vote shares as soft labels; crops without usable votes keep their hard label."""
+    table = read_ferplus_votes(votes_csv)
     soft = np.eye(len(EMOTIONS), dtype=np.float32)[faces.labels]
     for i, path in enumerate(faces.paths):
-        votes = table.get(path)
-        if votes is not None and votes.sum() > 0:
-            soft[i] = votes / votes.sum()
+        seven = table.get(path, np.zeros(len(FERPLUS_COLUMNS) + len(FERPLUS_OTHER)))[: len(FERPLUS_COLUMNS)]
+        if seven.sum() > 0:
+            soft[i] = seven / seven.sum()
     return FaceSet(faces.images, faces.labels, faces.paths, soft)
+
+
+def ferplus_majority(faces: FaceSet, votes_csv: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the crops whose FER+ votes have one clear winner among the 7 classes (more votes
+    than any other class, contempt, unknown and not-a-face), and that winner as a label."""
+    table = read_ferplus_votes(votes_csv)
+    index, labels = [], []
+    for i, path in enumerate(faces.paths):
+        votes = table.get(path, np.zeros(len(FERPLUS_COLUMNS) + len(FERPLUS_OTHER), np.float32))
+        seven, other = votes[: len(FERPLUS_COLUMNS)], votes[len(FERPLUS_COLUMNS) :]
+        if seven.max() > other.max() and (seven == seven.max()).sum() == 1:
+            index.append(i)
+            labels.append(int(seven.argmax()))
+    return np.array(index, int), np.array(labels, int)
 
 
 @dataclass(frozen=True)
