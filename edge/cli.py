@@ -85,11 +85,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
             split = "test"
         if split is None and Path(args.data).suffix.lower() == ".csv":
             split = "PublicTest"
-        report = evaluate_emotion(model, args.data, split, flip_average=not args.no_flip)
+        result = evaluate_emotion(model, args.data, split, not args.no_flip, args.ferplus)
         print(f"model {model} on {args.data}" + (f" ({split})" if split else ""))
-        print(report.format())
+        print(result.report.format())
+        extra = {}
+        if result.ferplus:
+            print(f"\nagainst FER+'s majority votes ({args.ferplus}), on the crops that have one:")
+            print(result.ferplus.format())
+            extra["ferplus"] = result.ferplus.as_dict()
         if args.json:
-            _print_json_last({**report.as_dict(), "model": model, "data": str(args.data), "split": split})
+            _print_json_last(
+                {**result.report.as_dict(), **extra, "model": model, "data": str(args.data), "split": split}
+            )
         return 0
     config = _load_config(args)
     if args.what == "detector":
@@ -267,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="emotion: train|test (zip, folder) or Training|PublicTest|PrivateTest (csv)")
     p.add_argument("--detector", choices=tuple(BACKENDS), help="detector backend (default: the configured one)")
     p.add_argument("--no-adjust", action="store_true", help="detector: score raw boxes, no FDDB box adjustment")
+    p.add_argument("--ferplus", help="emotion: FER+ votes (ferplus_labels.csv); also score against their majority")
     p.add_argument(
         "--no-flip",
         action="store_true",

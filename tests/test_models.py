@@ -79,6 +79,26 @@ def test_emotion_model_matches_its_card(data):
     assert set(result) >= {"n", "accuracy", "macro_f1", "per_class", "confusion"}
 
 
+def test_eval_emotion_scores_against_ferplus_majority_votes(data):
+    from helpers import run_cli
+
+    votes = str(data / "fer2013" / "ferplus_labels.csv")
+    code, out, err = run_cli(
+        "eval", "emotion", "--data", str(data / "fer2013" / "archive.zip"), "--ferplus", votes, "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    ferplus = result["ferplus"]
+    # Ties and crops where contempt, unknown or not-a-face won are left out.
+    assert 3000 < ferplus["n"] < result["n"] == 3589
+    assert sum(map(sum, ferplus["confusion"])) == ferplus["n"]
+    assert ferplus["accuracy"] != result["accuracy"]
+    assert "against FER+'s majority votes" in out
+
+    code, _, err = run_cli("eval", "emotion", "--data", str(data / "expressions-dev"), "--ferplus", votes)
+    assert code != 0 and "no crop of" in err
+
+
 def test_emotion_classifier_batches_faces(data):
     from edge.detectors.base import Box
 

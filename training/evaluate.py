@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +49,30 @@ def model_input_size(model_path: str | Path) -> int:
     return 48
 
 
+@dataclass(frozen=True)
+class EmotionEvaluation:
+    report: ClassificationReport  # against the data's own labels
+    ferplus: ClassificationReport | None = None  # against FER+'s majority, where there is one
+
+
 def evaluate_emotion(
-    model_path: str | Path, data: str | Path, split: str | None = None, flip_average: bool = True
-) -> ClassificationReport:
+    model_path: str | Path,
+    data: str | Path,
+    split: str | None = None,
+    flip_average: bool = True,
+    ferplus_votes: str | Path | None = None,
+) -> EmotionEvaluation:
+    """Score the model on the data's labels and, with ``ferplus_votes`` (FER+'s
+    ``ferplus_labels.csv``), also against FER+'s ten-annotator majority on the crops that have
+    one (see training.data.ferplus_majority)."""
     faces = fer.load(data, split, model_input_size(model_path))
-    probs = predict(model_path, faces.images, flip_average)
-    return classification_report(faces.labels, probs.argmax(axis=1))
+    pred = predict(model_path, faces.images, flip_average).argmax(axis=1)
+    ferplus = None
+    if ferplus_votes is not None:
+        index, labels = fer.ferplus_majority(faces, ferplus_votes)
+        if len(index) == 0:
+            raise SystemExit(
+                f"{ferplus_votes}: no crop of {data} has a FER+ majority (paths must match the Kaggle layout)"
+            )
+        ferplus = classification_report(labels, pred[index])
+    return EmotionEvaluation(classification_report(faces.labels, pred), ferplus)
