@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.emotion import predict_probabilities
-from edge.runtime import TFLiteModel
 from training import data as fer
+from training.evaluate import predict
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "fer2013"
@@ -38,9 +37,7 @@ def main() -> None:
     print(f"{'model':<40}{'vs FER+':>9}{'vs FER2013':>12}{'won':>6}{'lost':>6}{'z':>7}")
     first = None
     for path in args.models:
-        model = TFLiteModel(path)
-        probs = np.concatenate([predict_probabilities(model, val.images[i : i + 256]) for i in range(0, len(val), 256)])
-        pred = probs.argmax(1)
+        pred = predict(path, val.images).argmax(1)
         right = pred[index] == truth
         row = f"{path:<40}{right.mean():>9.2%}{np.mean(pred == val.labels):>12.2%}"
         if first is not None:
