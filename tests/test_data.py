@@ -129,6 +129,18 @@ def test_ferplus_votes_become_soft_labels(small, data):
     assert 0.3 < agree < 1.0
 
 
+def test_ferplus_weight_mixes_the_votes_with_the_label(small, data):
+    from training.train import label_targets
+
+    plain = fer.read_zip(small / "small.zip", "train")
+    faces = fer.attach_ferplus(plain, data / "fer2013" / "ferplus_labels.csv")
+    one_hot = np.eye(7)[faces.labels]
+    np.testing.assert_allclose(label_targets(faces, 0.5), (one_hot + faces.soft) / 2, atol=1e-6)
+    np.testing.assert_allclose(label_targets(faces, 1.0), faces.soft)
+    assert np.array_equal(label_targets(faces, 0.0), one_hot)
+    assert np.array_equal(label_targets(plain, 0.5), one_hot)  # no votes attached: the labels alone
+
+
 def test_ferplus_majority_keeps_clear_winners_only(small, tmp_path):
     faces = fer.read_zip(small / "small.zip", "train")
     header = "path,usage,fer2013_row,join,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"

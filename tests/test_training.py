@@ -136,9 +136,42 @@ def test_a_run_can_learn_from_teachers(tmp_path, data):
     assert json.loads((student / "config.json").read_text())["teachers"] == [str(teacher / "best.keras")]
 
 
-def test_teacher_weight_must_be_a_share():
+def test_a_run_can_fine_tune_a_trained_model(tmp_path, data):
+    import keras
+    from helpers import run_cli
+
+    zip_path = str(data / "fer2013" / "archive.zip")
+    conf = tmp_path / "base.json"
+    conf.write_text(json.dumps(SMOKE))
+    assert run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(tmp_path / "base"))[0] == 0
+    base = str(tmp_path / "base" / "best.keras")
+
+    # With a learning rate of 0 fine-tuning moves no weight: the run starts from the trained model.
+    tuned = {**SMOKE, "init": base, "learning_rate": 0.0, "ferplus_soft_labels": True, "ferplus_weight": 0.5}
+    conf.write_text(json.dumps(tuned))
+    code, _, err = run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(tmp_path / "tuned"))
+    assert code == 0, err
+    before = keras.saving.load_model(base).get_layer("s1_conv1").get_weights()[0]
+    after = keras.saving.load_model(tmp_path / "tuned" / "best.keras").get_layer("s1_conv1").get_weights()[0]
+    assert np.array_equal(before, after)
+
+    conf.write_text(json.dumps({**SMOKE, "init": base, "widths": [8, 8]}))
+    code, _, err = run_cli("train", "--data", zip_path, "--config", str(conf), "--out", str(tmp_path / "other"))
+    assert code != 0 and "another architecture" in err
+
+
+def test_the_fine_tuning_config_reads():
+    from helpers import REPO
+
+    cfg = TrainConfig.from_file(REPO / "config" / "train-ferplus-finetune.toml")
+    assert cfg.init.endswith("best.keras") and cfg.ferplus_soft_labels and cfg.ferplus_weight == 0.5
+
+
+def test_training_weights_must_be_shares():
     with pytest.raises(ValueError, match="teacher_weight"):
         TrainConfig.from_dict({"teacher_weight": 1.5})
+    with pytest.raises(ValueError, match="ferplus_weight"):
+        TrainConfig.from_dict({"ferplus_weight": -0.1})
     with pytest.raises(ValueError, match="teacher_views"):
         TrainConfig.from_dict({"teacher_views": 4})
 

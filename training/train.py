@@ -41,7 +41,10 @@ class TrainConfig:
     label_smoothing: float = 0.1
     # "sqrt": weights proportional to 1/sqrt(class frequency), mean 1; "balanced": 1/frequency; "none".
     class_weights: str = "sqrt"
+    # FER+'s ten-annotator vote shares as targets (the votes file beside the data), mixed with the
+    # FER2013 label: ferplus_weight x votes + (1 - ferplus_weight) x label.
     ferplus_soft_labels: bool = False
+    ferplus_weight: float = 1.0
     # Distillation: trained .keras models whose ensembled predictions on each (un-augmented)
     # training crop, averaged over teacher_views test-time views (2: with its mirror image; 8: also
     # zoomed and shifted, see training.augment.test_time_views), are mixed into its target with
@@ -55,6 +58,7 @@ class TrainConfig:
     dense: int = 256
     dropout: float = 0.4
     limit: int = 0  # use only the first N training crops (smoke runs); 0 = all
+    init: str = ""  # fine-tune: start from this trained .keras model (same architecture)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     @classmethod
@@ -78,8 +82,9 @@ class TrainConfig:
         for name in ("widths", "teachers"):
             if name in values:
                 values[name] = tuple(values[name])
-        if not 0 <= values.get("teacher_weight", 0.5) <= 1:
-            raise ValueError(f"{where}: teacher_weight must be between 0 and 1")
+        for name in ("teacher_weight", "ferplus_weight"):
+            if not 0 <= values.get(name, 0.5) <= 1:
+                raise ValueError(f"{where}: {name} must be between 0 and 1")
         if values.get("teacher_views", 2) not in (2, 8):
             raise ValueError(f"{where}: teacher_views must be 2 or 8")
         return cls(**values)
@@ -123,6 +128,14 @@ def _keras():
     return keras
 
 
+def label_targets(faces: fer.FaceSet, ferplus_weight: float) -> np.ndarray:
+    """One-hot FER2013 labels, mixed with FER+'s vote shares where they are attached."""
+    targets = np.eye(len(EMOTIONS), dtype=np.float32)[faces.labels]
+    if faces.soft is None:
+        return targets
+    return (1 - ferplus_weight) * targets + ferplus_weight * faces.soft
+
+
 def teacher_targets(keras, teachers: tuple[str, ...], images: np.ndarray, views: int = 2) -> np.ndarray:
     """The teachers' class probabilities for ``images``, averaged over ``views`` test-time views
     of each image, then over teachers."""
@@ -136,6 +149,21 @@ def teacher_targets(keras, teachers: tuple[str, ...], images: np.ndarray, views:
         for view in inputs:
             total += teacher.predict(view, batch_size=512, verbose=0)
     return total / (len(inputs) * len(teachers))
+
+
+def start_from(keras, model, path: str) -> None:
+    """Copy a trained model's weights into ``model`` (fine-tuning); its architecture must match."""
+    try:
+        trained = keras.saving.load_model(path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"init: cannot load {path} ({exc})") from None
+    try:
+        model.set_weights(trained.get_weights())
+    except ValueError as exc:
+        raise SystemExit(
+            f"init: {path} has another architecture than image_size, widths, convs_per_stage and dense "
+            f"in the config ({exc})"
+        ) from None
 
 
 def make_batches(keras, faces: fer.FaceSet, targets: np.ndarray, weights: np.ndarray, cfg: TrainConfig):
@@ -191,14 +219,13 @@ def train(
     train_set, val_set = load_splits(data, cfg.image_size)
     train_set, report = fer.clean(train_set, val_set)
     if cfg.ferplus_soft_labels:
-        votes = Path(data).with_name("ferplus_labels.csv")
-        train_set = fer.attach_ferplus(train_set, votes)
+        train_set = fer.attach_ferplus(train_set, Path(data).with_name("ferplus_labels.csv"))
     if cfg.limit:
         keep = np.random.default_rng(cfg.seed).permutation(len(train_set))[: cfg.limit]
         train_set = train_set.subset(np.sort(keep))
     (out / "cleaning.json").write_text(json.dumps(report.as_dict(), indent=2))
     eye = np.eye(len(EMOTIONS), dtype=np.float32)
-    targets = train_set.soft if train_set.soft is not None else eye[train_set.labels]
+    targets = label_targets(train_set, cfg.ferplus_weight)
     if cfg.teachers:
         # Kept in the run folder: a resumed run trains on the same targets even if a teacher moved.
         cached = out / "teacher_targets.npy"
@@ -227,6 +254,8 @@ def train(
         from training.model import build_model
 
         model = build_model(cfg.image_size, cfg.widths, cfg.convs_per_stage, cfg.dense, cfg.dropout)
+        if cfg.init:
+            start_from(keras, model, cfg.init)
         steps = cfg.epochs * len(batches)
         warmup = min(cfg.warmup_epochs * len(batches), steps // 4)
         schedule = keras.optimizers.schedules.CosineDecay(
