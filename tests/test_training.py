@@ -160,6 +160,22 @@ def test_a_run_can_fine_tune_a_trained_model(tmp_path, data):
     assert code != 0 and "another architecture" in err
 
 
+def test_ferplus_labels_without_their_votes_file_are_an_error(tmp_path, data):
+    import zipfile
+
+    from helpers import run_cli
+
+    small = tmp_path / "small.zip"  # real crops, but no ferplus_labels.csv beside them
+    with zipfile.ZipFile(data / "fer2013" / "archive.zip") as zf, zipfile.ZipFile(small, "w") as out:
+        for split in ("train", "test"):
+            for name in [n for n in zf.namelist() if n.startswith(f"{split}/") and n.endswith(".jpg")][:20]:
+                out.writestr(name, zf.read(name))
+    conf = tmp_path / "votes.json"
+    conf.write_text(json.dumps({**SMOKE, "ferplus_soft_labels": True}))
+    code, _, err = run_cli("train", "--data", str(small), "--config", str(conf), "--out", str(tmp_path / "run"))
+    assert code != 0 and "ferplus_labels.csv" in err
+
+
 def test_the_fine_tuning_config_reads():
     from helpers import REPO
 

@@ -142,23 +142,24 @@ def teacher_targets(keras, teachers: tuple[str, ...], images: np.ndarray, views:
     total = np.zeros((len(images), len(EMOTIONS)), np.float32)
     inputs = [v[..., None] for v in test_time_views(images, views)]
     for path in teachers:
-        try:
-            teacher = keras.saving.load_model(path)
-        except (OSError, ValueError) as exc:
-            raise SystemExit(f"teachers: cannot load {path} ({exc})") from None
+        teacher = load_trained(keras, path, "teachers")
         for view in inputs:
             total += teacher.predict(view, batch_size=512, verbose=0)
     return total / (len(inputs) * len(teachers))
 
 
+def load_trained(keras, path: str, option: str):
+    """A trained .keras model named by a config option; an error naming both if it won't load."""
+    try:
+        return keras.saving.load_model(path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{option}: cannot load {path} ({exc})") from None
+
+
 def start_from(keras, model, path: str) -> None:
     """Copy a trained model's weights into ``model`` (fine-tuning); its architecture must match."""
     try:
-        trained = keras.saving.load_model(path)
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"init: cannot load {path} ({exc})") from None
-    try:
-        model.set_weights(trained.get_weights())
+        model.set_weights(load_trained(keras, path, "init").get_weights())
     except ValueError as exc:
         raise SystemExit(
             f"init: {path} has another architecture than image_size, widths, convs_per_stage and dense "
@@ -219,7 +220,10 @@ def train(
     train_set, val_set = load_splits(data, cfg.image_size)
     train_set, report = fer.clean(train_set, val_set)
     if cfg.ferplus_soft_labels:
-        train_set = fer.attach_ferplus(train_set, Path(data).with_name("ferplus_labels.csv"))
+        votes = Path(data).with_name("ferplus_labels.csv")
+        if not votes.is_file():
+            raise SystemExit(f"ferplus_soft_labels: no {votes}; put FER+'s ferplus_labels.csv beside the data")
+        train_set = fer.attach_ferplus(train_set, votes)
     if cfg.limit:
         keep = np.random.default_rng(cfg.seed).permutation(len(train_set))[: cfg.limit]
         train_set = train_set.subset(np.sort(keep))
