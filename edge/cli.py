@@ -274,7 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="emotion: train|test (zip, folder) or Training|PublicTest|PrivateTest (csv)")
     p.add_argument("--detector", choices=tuple(BACKENDS), help="detector backend (default: the configured one)")
     p.add_argument("--no-adjust", action="store_true", help="detector: score raw boxes, no FDDB box adjustment")
-    p.add_argument("--ferplus", help="emotion: FER+ votes (ferplus_labels.csv); also score against their majority")
+    p.add_argument(
+        "--ferplus",
+        help="emotion: FER+ votes (ferplus_labels.csv; fer2013new.csv for fer2013.csv): also score against them",
+    )
     p.add_argument(
         "--no-flip",
         action="store_true",

@@ -129,6 +129,31 @@ def test_ferplus_votes_become_soft_labels(small, data):
     assert 0.3 < agree < 1.0
 
 
+def test_ferplus_votes_read_from_ferplus_own_file_match(small, data, tmp_path):
+    # FER+'s fer2013new.csv follows fer2013.csv row by row; build one for the small csv.
+    by_path = fer.read_ferplus_votes(data / "fer2013" / "ferplus_labels.csv")
+    from_zip = fer.attach_ferplus(fer.read_zip(small / "small.zip", "train"), data / "fer2013" / "ferplus_labels.csv")
+    columns = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"]
+    order = fer.FERPLUS_COLUMNS + fer.FERPLUS_OTHER
+    own = tmp_path / "fer2013new.csv"
+    with open(own, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Usage", "Image name", *columns])
+        for i, path in enumerate(from_zip.paths):
+            if path in by_path:
+                votes = dict(zip(order, by_path[path]))
+                writer.writerow(["Training", f"fer{i:07d}.png", *(int(votes[c]) for c in columns)])
+            else:  # a crop FER+ has no votes for
+                writer.writerow(["Training", "", *([""] * len(columns))])
+    from_csv = fer.attach_ferplus(fer.read_csv(small / "fer2013.csv", "Training"), own)
+    np.testing.assert_array_equal(from_csv.soft, from_zip.soft)
+    assert fer.ferplus_votes_beside(small / "fer2013.csv").name == "fer2013new.csv"
+    assert fer.ferplus_votes_beside(small / "small.zip").name == "ferplus_labels.csv"
+
+    with pytest.raises(fer.DatasetError, match="not FER\\+ votes"):
+        fer.read_ferplus_votes(small / "fer2013.csv")
+
+
 def test_ferplus_weight_mixes_the_votes_with_the_label(small, data):
     from training.train import label_targets
 

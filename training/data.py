@@ -186,13 +186,36 @@ def load(path: str | Path, split: str | None = None, size: int = 48) -> FaceSet:
 
 
 def read_ferplus_votes(votes_csv: str | Path) -> dict[str, np.ndarray]:
-    """FER+ votes by image path: the 7 classes in label order, then contempt, unknown, not-a-face."""
+    """FER+ votes by image: the 7 classes in label order, then contempt, unknown, not-a-face.
+
+    Two forms: ``ferplus_labels.csv`` keyed by the image's path in the Kaggle layout, and FER+'s own
+    ``fer2013new.csv``, whose rows follow ``fer2013.csv`` (keyed like :func:`read_csv`'s paths)."""
     table = {}
-    with open(votes_csv, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get(FERPLUS_COLUMNS[0], "") != "":
-                table[row["path"]] = np.array([float(row[c]) for c in FERPLUS_COLUMNS + FERPLUS_OTHER], np.float32)
+    try:
+        handle = open(votes_csv, newline="")
+    except OSError as exc:
+        raise DatasetError(f"{votes_csv}: cannot open ({exc.strerror})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        fields = set(reader.fieldnames or ())
+        missing = set(FERPLUS_COLUMNS + FERPLUS_OTHER) - fields
+        if missing or not fields & {"path", "Image name"}:
+            raise DatasetError(
+                f"{votes_csv}: not FER+ votes (ferplus_labels.csv or fer2013new.csv); "
+                f"missing {sorted(missing) or ['path or Image name']}"
+            )
+        for row_no, row in enumerate(reader):
+            if row[FERPLUS_COLUMNS[0]] != "":
+                key = row["path"] if "path" in fields else f"row{row_no}"
+                table[key] = np.array([float(row[c]) for c in FERPLUS_COLUMNS + FERPLUS_OTHER], np.float32)
     return table
+
+
+def ferplus_votes_beside(data: str | Path) -> Path:
+    """Where the FER+ votes for a data set are expected: ``fer2013new.csv`` beside ``fer2013.csv``,
+    ``ferplus_labels.csv`` beside the Kaggle zip or folder."""
+    path = Path(data)
+    return path.with_name("fer2013new.csv" if path.suffix.lower() == ".csv" else "ferplus_labels.csv")
 
 
 def attach_ferplus(faces: FaceSet, votes_csv: str | Path) -> FaceSet:

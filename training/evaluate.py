@@ -62,9 +62,9 @@ def evaluate_emotion(
     flip_average: bool = True,
     ferplus_votes: str | Path | None = None,
 ) -> EmotionEvaluation:
-    """Score the model on the data's labels and, with ``ferplus_votes`` (FER+'s
-    ``ferplus_labels.csv``), also against FER+'s ten-annotator majority on the crops that have
-    one (see training.data.ferplus_majority)."""
+    """Score the model on the data's labels and, with ``ferplus_votes`` (``ferplus_labels.csv``
+    or ``fer2013new.csv``, see training.data.read_ferplus_votes), also against FER+'s
+    ten-annotator majority on the crops that have one (training.data.ferplus_majority)."""
     faces = fer.load(data, split, model_input_size(model_path))
     pred = predict(model_path, faces.images, flip_average).argmax(axis=1)
     ferplus = None

@@ -220,9 +220,9 @@ def train(
     train_set, val_set = load_splits(data, cfg.image_size)
     train_set, report = fer.clean(train_set, val_set)
     if cfg.ferplus_soft_labels:
-        votes = Path(data).with_name("ferplus_labels.csv")
+        votes = fer.ferplus_votes_beside(data)
         if not votes.is_file():
-            raise SystemExit(f"ferplus_soft_labels: no {votes}; put FER+'s ferplus_labels.csv beside the data")
+            raise SystemExit(f"ferplus_soft_labels: no {votes}; put FER+'s {votes.name} beside the data")
         train_set = fer.attach_ferplus(train_set, votes)
     if cfg.limit:
         keep = np.random.default_rng(cfg.seed).permutation(len(train_set))[: cfg.limit]
