@@ -138,16 +138,19 @@ def read_zip(archive: str | Path, split: str = "train", size: int = 48) -> FaceS
     return _stack(images, labels, paths, f"{archive}:{split}/", size)
 
 
+def _open_csv(path: str | Path):
+    try:
+        return open(path, newline="")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot open ({exc.strerror})") from None
+
+
 def read_csv(path: str | Path, usage: str = "Training", size: int = 48) -> FaceSet:
     """Read the rows of one ``Usage`` from the original ``fer2013.csv``."""
     if usage not in CSV_USAGES:
         raise DatasetError(f"{path}: usage must be one of {CSV_USAGES}, not {usage!r}")
     images, labels, paths = [], [], []
-    try:
-        handle = open(path, newline="")
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot open ({exc.strerror})") from None
-    with handle:
+    with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
         missing = {"emotion", "pixels", "Usage"} - set(reader.fieldnames or ())
         if missing:
@@ -191,11 +194,7 @@ def read_ferplus_votes(votes_csv: str | Path) -> dict[str, np.ndarray]:
     Two forms: ``ferplus_labels.csv`` keyed by the image's path in the Kaggle layout, and FER+'s own
     ``fer2013new.csv``, whose rows follow ``fer2013.csv`` (keyed like :func:`read_csv`'s paths)."""
     table = {}
-    try:
-        handle = open(votes_csv, newline="")
-    except OSError as exc:
-        raise DatasetError(f"{votes_csv}: cannot open ({exc.strerror})") from None
-    with handle:
+    with _open_csv(votes_csv) as handle:
         reader = csv.DictReader(handle)
         fields = set(reader.fieldnames or ())
         missing = set(FERPLUS_COLUMNS + FERPLUS_OTHER) - fields
