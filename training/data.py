@@ -222,8 +222,8 @@ def attach_ferplus(faces: FaceSet, votes_csv: str | Path) -> FaceSet:
     table = read_ferplus_votes(votes_csv)
     soft = np.eye(len(EMOTIONS), dtype=np.float32)[faces.labels]
     for i, path in enumerate(faces.paths):
-        seven = table.get(path, np.zeros(len(FERPLUS_COLUMNS) + len(FERPLUS_OTHER)))[: len(FERPLUS_COLUMNS)]
-        if seven.sum() > 0:
+        seven = table[path][: len(FERPLUS_COLUMNS)] if path in table else None
+        if seven is not None and seven.sum() > 0:
             soft[i] = seven / seven.sum()
     return FaceSet(faces.images, faces.labels, faces.paths, soft)
 
@@ -234,8 +234,9 @@ def ferplus_majority(faces: FaceSet, votes_csv: str | Path) -> tuple[np.ndarray,
     table = read_ferplus_votes(votes_csv)
     index, labels = [], []
     for i, path in enumerate(faces.paths):
-        votes = table.get(path, np.zeros(len(FERPLUS_COLUMNS) + len(FERPLUS_OTHER), np.float32))
-        seven, other = votes[: len(FERPLUS_COLUMNS)], votes[len(FERPLUS_COLUMNS) :]
+        if path not in table:
+            continue
+        seven, other = table[path][: len(FERPLUS_COLUMNS)], table[path][len(FERPLUS_COLUMNS) :]
         if seven.max() > other.max() and (seven == seven.max()).sum() == 1:
             index.append(i)
             labels.append(int(seven.argmax()))

@@ -72,7 +72,8 @@ def evaluate_emotion(
         index, labels = fer.ferplus_majority(faces, ferplus_votes)
         if len(index) == 0:
             raise SystemExit(
-                f"{ferplus_votes}: no crop of {data} has a FER+ majority (paths must match the Kaggle layout)"
+                f"{ferplus_votes}: no crop of {data} has a FER+ majority (ferplus_labels.csv is keyed by "
+                "Kaggle paths; fer2013new.csv goes with fer2013.csv)"
             )
         ferplus = classification_report(labels, pred[index])
     return EmotionEvaluation(classification_report(faces.labels, pred), ferplus)
