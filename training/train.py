@@ -119,9 +119,15 @@ def load_splits(path: str | Path, size: int) -> tuple[fer.FaceSet, fer.FaceSet]:
 
 
 def _keras():
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     try:
         import keras
-    except ImportError:
+    except ImportError as exc:
+        if backend != "tensorflow":
+            raise SystemExit(
+                f"KERAS_BACKEND={backend}, but Keras could not import it ({exc}): install that backend "
+                "(a GPU machine: pip install 'jax[cuda12]' or torch) or unset KERAS_BACKEND for TensorFlow"
+            ) from None
         raise SystemExit(
             "moodcast train needs the workstation extra: pip install 'moodcast[train]' (TensorFlow, Keras, matplotlib)"
         ) from None
