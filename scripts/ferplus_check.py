@@ -3,7 +3,8 @@
 FER2013's own labels are noisy (one annotator per image); FER+ had ten annotators relabel every
 image. This scores each model (.tflite, run as the device runs it: int8 with the mirror image) on
 the validation crops whose FER+ majority is one of the 7 classes (ties, contempt, unknown and
-not-a-face dropped), and compares each model with the first one, crop by crop (McNemar).
+not-a-face dropped), and compares each model with the first one, crop by crop (McNemar), against
+both references.
 
     .venv/bin/python scripts/ferplus_check.py MODEL.tflite [MODEL.tflite ...]
         [--data ../shared/data/fer2013/archive.zip] [--votes ../shared/data/fer2013/ferplus_labels.csv]
@@ -34,17 +35,23 @@ def main() -> None:
     agree = np.mean(val.labels[index] == truth)
     print(f"{len(index)} of {len(val)} validation crops have a FER+ majority among the 7 classes;")
     print(f"their FER2013 label matches it for {agree:.1%}")
-    print(f"{'model':<40}{'vs FER+':>9}{'vs FER2013':>12}{'won':>6}{'lost':>6}{'z':>7}")
+    print(f"{'':<40}{'--- vs FER+ majority ---':>33}{'--- vs FER2013 label ---':>33}")
+    print(f"{'model':<40}" + f"{'accuracy':>12}{'won':>7}{'lost':>7}{'z':>7}" * 2)
     first = None
     for path in args.models:
         pred = predict(path, val.images).argmax(1)
-        right = pred[index] == truth
-        row = f"{path:<40}{right.mean():>9.2%}{np.mean(pred == val.labels):>12.2%}"
-        if first is not None:
-            won, lost = int((right & ~first).sum()), int((first & ~right).sum())
-            row += f"{won:>6}{lost:>6}{(won - lost) / max(np.sqrt(won + lost), 1):>7.2f}"
+        right = (pred[index] == truth, pred == val.labels)
+        row = f"{path:<40}"
+        for now, before in zip(right, first or right):
+            row += f"{now.mean():>12.2%}" + (paired(now, before) if first else " " * 21)
         print(row)
-        first = right if first is None else first
+        first = first or right
+
+
+def paired(now: np.ndarray, before: np.ndarray) -> str:
+    """Crops won and lost against the first model, and McNemar's z."""
+    won, lost = int((now & ~before).sum()), int((before & ~now).sum())
+    return f"{won:>7}{lost:>7}{(won - lost) / max(np.sqrt(won + lost), 1):>7.2f}"
 
 
 if __name__ == "__main__":

@@ -221,11 +221,16 @@ def test_ferplus_labels_without_their_votes_file_are_an_error(tmp_path, data):
     assert code != 0 and "ferplus_labels.csv" in err
 
 
-def test_the_fine_tuning_config_reads():
+def test_the_recipe_configs_read():
     from helpers import REPO
 
     cfg = TrainConfig.from_file(REPO / "config" / "train-ferplus-finetune.toml")
     assert cfg.init.endswith("best.keras") and cfg.ferplus_soft_labels and cfg.ferplus_weight == 0.5
+    steps = [TrainConfig.from_file(REPO / "config" / f"train-emotion{s}.toml") for s in ("", "-ferplus", "-distill")]
+    assert {cfg.widths for cfg in steps} == {(40, 80, 160, 320)}
+    # Each step starts from the one before; the last one learns from seven teachers, the first two among them.
+    assert steps[1].init == "runs/emotion-w40/best.keras" and steps[2].init == "runs/emotion-w40fp20/best.keras"
+    assert len(steps[2].teachers) == 7 and set(steps[2].teachers) > {steps[1].init, steps[2].init}
 
 
 def test_training_weights_must_be_shares():

@@ -118,7 +118,8 @@ def load_splits(path: str | Path, size: int) -> tuple[fer.FaceSet, fer.FaceSet]:
     return fer.load(path, train_split, size), fer.load(path, val_split, size)
 
 
-def _keras():
+def import_keras():
+    """Keras on the backend KERAS_BACKEND names (TensorFlow by default); a clear error if it is missing."""
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     try:
         import keras
@@ -205,7 +206,7 @@ def train(
     data: str | Path, out: str | Path, cfg: TrainConfig | None = None, resume: bool = False, verbose: int = 1
 ) -> dict:
     """Run (or continue) one training run; returns the validation metrics of the best model."""
-    keras = _keras()
+    keras = import_keras()
     out = Path(out)
     state_file, last_file, best_file = out / "state.json", out / "last.keras", out / "best.keras"
     if resume:
