@@ -57,19 +57,7 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     # The run converts to an int8-in, int8-out model that the device classifier accepts, the same file
     # every time; only its stem (input scaling and first convolution) computes in float.
     def convert(out_file):
-        code, _, err = run_cli(
-            "convert",
-            "emotion",
-            "--model",
-            str(out / "best.keras"),
-            "--calib",
-            zip_path,
-            "--out",
-            str(out_file),
-            "--samples",
-            "64",
-        )
-        assert code == 0, err
+        convert_run(out, zip_path, out_file)
         return out_file.read_bytes()
 
     model = tmp_path / "emotion.tflite"
@@ -83,6 +71,15 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     assert classifier.model.inputs[0].dtype == np.int8 and classifier.model.outputs[0].dtype == np.int8
     convs = conv_outputs(model)
     assert convs[0] == np.float32 and set(convs[1:]) == {np.int8}, convs
+
+
+def convert_run(run_dir, zip_path: str, out_file) -> None:
+    """``moodcast convert emotion`` on a run's best model, calibrated on 64 real crops."""
+    from helpers import run_cli
+
+    args = ["--model", str(run_dir / "best.keras"), "--calib", zip_path, "--out", str(out_file), "--samples", "64"]
+    code, _, err = run_cli("convert", "emotion", *args)
+    assert code == 0, err
 
 
 def conv_outputs(path) -> list:
@@ -146,19 +143,7 @@ def test_training_is_backend_agnostic(tmp_path, data):
     moved = np.abs(tf_confusion - jax_confusion).sum() / 2
     print(f"crops classified differently by the two backends: {moved:.0f} of {tf_confusion.sum()}")
     assert moved <= 0.02 * tf_confusion.sum()
-    code, _, err = run_cli(
-        "convert",
-        "emotion",
-        "--model",
-        str(out / "best.keras"),
-        "--calib",
-        zip_path,
-        "--out",
-        str(tmp_path / "jax.tflite"),
-        "--samples",
-        "64",
-    )
-    assert code == 0, err
+    convert_run(out, zip_path, tmp_path / "jax.tflite")
 
 
 def test_a_run_can_learn_from_teachers(tmp_path, data):
