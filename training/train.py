@@ -124,7 +124,7 @@ def import_keras():
     try:
         import keras
     except ImportError as exc:
-        if backend != "tensorflow":
+        if backend != "tensorflow" and exc.name != "keras":
             raise SystemExit(
                 f"KERAS_BACKEND={backend}, but Keras could not import it ({exc}): install that backend "
                 "(a GPU machine: pip install 'jax[cuda12]' or torch) or unset KERAS_BACKEND for TensorFlow"
