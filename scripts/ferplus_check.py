@@ -41,11 +41,11 @@ def main() -> None:
     for path in args.models:
         pred = predict(path, val.images).argmax(1)
         right = (pred[index] == truth, pred == val.labels)
-        row = f"{path:<40}"
-        for now, before in zip(right, first or right):
-            row += f"{now.mean():>12.2%}" + (paired(now, before) if first else " " * 21)
-        print(row)
-        first = first or right
+        if first is None:
+            first = right
+            print(f"{path:<40}" + "".join(f"{now.mean():>12.2%}{'':>21}" for now in right))
+        else:
+            print(f"{path:<40}" + "".join(f"{now.mean():>12.2%}{paired(now, was)}" for now, was in zip(right, first)))
 
 
 def paired(now: np.ndarray, before: np.ndarray) -> str:
