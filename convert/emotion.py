@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.emotion import predict_probabilities
+from edge.emotion import EmotionOptions, predict_probabilities
+from edge.errors import ConfigError, MissingExtraError, ModelError
 from edge.labels import EMOTIONS
-from edge.metrics import classification_report
 from edge.runtime import TFLiteModel
+from evaluation.metrics import classification_report
 from training import data as fer
-from training.train import split_names
 
 MODES = ("int8", "int8-full", "float16", "dynamic")
+CALIBRATION_SAMPLES = 500  # crops drawn from the cleaned training split
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,7 @@ def _tf():
     try:
         import tensorflow as tf
     except ImportError:
-        raise SystemExit(
-            "moodcast convert needs the workstation extra: pip install 'moodcast[train]' (TensorFlow)"
-        ) from None
+        raise MissingExtraError("moodcast convert", "train", "tensorflow") from None
     return tf
 
 
@@ -95,7 +94,7 @@ def to_tflite(model, mode: str, calibration: np.ndarray | None) -> bytes:
         if mode == "int8":
             return _int8_with_float_stem(tf, converter)
     else:
-        raise SystemExit(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ConfigError(f"--mode: must be one of {', '.join(MODES)}, got {mode!r}")
     return converter.convert()
 
 
@@ -135,7 +134,7 @@ def to_tflite_aeq(model, calibration: np.ndarray) -> bytes:
     try:
         from ai_edge_quantizer import quantizer, recipe
     except ImportError:
-        raise SystemExit("--quantizer aeq needs ai-edge-quantizer: pip install 'moodcast[train]'") from None
+        raise MissingExtraError("--quantizer aeq", "train", "ai-edge-quantizer") from None
     tf = _tf()
     float_model = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,30 +165,28 @@ def convert_emotion(
     calib: str | Path,
     out: str | Path,
     mode: str = "int8",
-    samples: int = 500,
+    samples: int = CALIBRATION_SAMPLES,
     seed: int = 0,
     quantizer: str = "tf",
 ) -> EmotionConversion:
     """Convert, then measure float vs quantized on the validation split of ``calib``'s data."""
-    import keras
-
     started = time.monotonic()
     tf = _tf()
+    import keras  # installed with TensorFlow
+
     model_path, out = Path(model_path), Path(out)
     try:
         model = keras.saving.load_model(model_path)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"{model_path}: cannot load the Keras model ({exc})") from None
+        raise ModelError(f"{model_path}: cannot load the Keras model ({exc})") from None
     size = int(model.input_shape[1])
-    train_split, val_split = split_names(calib)
-    train_set = fer.load(calib, train_split, size)
-    val_set = fer.load(calib, val_split, size)
+    train_set, val_set = fer.load_splits(calib, size)
     train_set, _ = fer.clean(train_set, val_set)
     picks = stratified_sample(train_set, samples, seed)
     calibration = train_set.images[picks][..., None].astype(np.float32)
     if quantizer == "aeq":
         if mode != "int8-full":
-            raise SystemExit("--quantizer aeq makes full int8 models only (--mode int8-full)")
+            raise ConfigError("--quantizer: aeq makes full int8 models only (--mode int8-full)")
         content = to_tflite_aeq(model, calibration)
     else:
         content = to_tflite(model, mode, calibration)
@@ -216,7 +213,7 @@ def convert_emotion(
         sha256=hashlib.sha256(content).hexdigest(),
         calibration_samples=len(picks),
         seed=seed,
-        validation_split=f"{calib} {val_split}",
+        validation_split=f"{calib} {fer.split_names(calib)[1]}",
         n=len(val_set),
         float_accuracy=f_rep.accuracy,
         float_macro_f1=f_rep.macro_f1,
@@ -235,19 +232,39 @@ def convert_emotion(
     )
 
 
+def input_card(model: TFLiteModel) -> dict:
+    """What the model card says of the input tensor, read from the converted file."""
+    spec = model.inputs[0]
+    if spec.quantized:
+        scaled = "pixel" if spec.scale == 1 else f"round(pixel / {spec.scale:g})"
+        shift = f" - {-spec.zero_point}" if spec.zero_point < 0 else f" + {spec.zero_point}" if spec.zero_point else ""
+        values = (
+            f"pixel value 0-255; {np.dtype(spec.dtype).name} tensor = {scaled}{shift} "
+            f"(scale {spec.scale:g}, zero point {spec.zero_point})"
+        )
+    else:
+        values = f"pixel value 0-255 as {np.dtype(spec.dtype).name}"
+    defaults = EmotionOptions()
+    return {
+        "shape": list(spec.shape),
+        "colour": "grey (OpenCV RGB2GRAY weights)",
+        "values": values,
+        "framing": "square crop around the face box, side = larger box side x (1 + margin), centre moved by "
+        f"shift_y box heights (device defaults: margin {defaults.margin:g}, shift_y {defaults.shift_y:g})",
+    }
+
+
 def write_card_data(result: EmotionConversion, run_dir: Path | None, card: Path) -> dict:
     """The machine-readable model card: conversion results plus the training run's record."""
+    model = TFLiteModel(result.out)
+    output = model.outputs[0]
     data = {
         "model": Path(result.out).name,
         "task": "facial expression, 7 classes",
         "labels": list(EMOTIONS),
-        "input": {
-            "shape": [1, 48, 48, 1],
-            "colour": "grey (OpenCV RGB2GRAY weights)",
-            "values": "pixel value 0-255; int8 tensor = pixel - 128 (scale 1.0, zero point -128)",
-            "framing": "square crop around the face box, side = larger box side x (1 + margin)",
-        },
-        "output": "int8 probabilities (softmax), dequantize with the tensor's scale and zero point",
+        "input": input_card(model),
+        "output": f"{np.dtype(output.dtype).name} probabilities (softmax)"
+        + (", dequantize with the tensor's scale and zero point" if output.quantized else ""),
         "conversion": asdict(result),
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
     }

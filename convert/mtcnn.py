@@ -13,6 +13,8 @@ import json
 import zipfile
 from pathlib import Path
 
+from edge.errors import MissingExtraError, ModelError
+
 SOURCE = {"package": "mtcnn", "version": "1.0.0", "licence": "MIT", "folder": "mtcnn/assets/weights"}
 NETS = ("pnet", "rnet", "onet")
 
@@ -73,7 +75,7 @@ def read_weights(net: str, source: str | Path | None) -> tuple[list, bytes]:
     try:
         import joblib  # the package's own format: joblib + lz4
     except ImportError:
-        raise SystemExit("reading MTCNN weights needs joblib and lz4: pip install 'moodcast[train]'") from None
+        raise MissingExtraError("reading MTCNN weights", "train", "joblib") from None
     member = f"{SOURCE['folder']}/{net}.lz4"
     if source and str(source).endswith(".whl"):
         with zipfile.ZipFile(source) as wheel:
@@ -85,7 +87,7 @@ def read_weights(net: str, source: str | Path | None) -> tuple[list, bytes]:
         if root is None:
             spec = importlib.util.find_spec("mtcnn")
             if spec is None or not spec.submodule_search_locations:
-                raise SystemExit(
+                raise ModelError(
                     "mtcnn weights not found: pip download --no-deps mtcnn==1.0.0 and pass --source the .whl"
                 )
             root = Path(next(iter(spec.submodule_search_locations))).parent
@@ -108,7 +110,7 @@ def convert_mtcnn(out_dir: str | Path, source: str | Path | None = None) -> dict
         expected = [tuple(w.shape) for w in model.get_weights()]
         got = [tuple(np.shape(w)) for w in weights]
         if expected != got:
-            raise SystemExit(f"{net}: the weights do not fit the network ({got} vs {expected})")
+            raise ModelError(f"{net}: the weights do not fit the network ({got} vs {expected})")
         model.set_weights(weights)
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         content = converter.convert()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 from edge.config import Config
+from edge.errors import MissingExtraError
 from edge.pipeline import Pipeline
 from edge.sources.base import SourceError
 from edge.sources.images import decode_image
@@ -18,8 +19,8 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/bmp", "image/tiff", "image/webp
 def create_app(config: Config, pipeline: Pipeline | None = None):
     try:
         from flask import Flask, jsonify, request
-    except ImportError:
-        raise SystemExit("moodcast serve needs the API extra: pip install 'moodcast[api]'") from None
+    except ImportError as exc:
+        raise MissingExtraError("moodcast serve", "api", exc.name or "flask") from None
     from werkzeug.exceptions import HTTPException
 
     app = Flask("moodcast")

@@ -9,8 +9,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from edge import __version__
-from edge.labels import EMOTIONS
+from edge.config import parse_bool
 from edge.pipeline import FrameResult
+from edge.recommend import STRATEGIES, check_strategy
+from edge.scene import Scene
 
 ONLINE, OFFLINE = "online", "offline"
 COMMANDS = ("strategy", "enabled")
@@ -54,33 +56,15 @@ def iso_now(ts: float | None = None) -> str:
 
 
 def state_payload(result: FrameResult | None, enabled: bool, source_ok: bool, wall_ts: float | None = None) -> dict:
-    """``.../state`` without ``seq`` (the publisher numbers what it sends)."""
-    if result is None:  # analysis disabled, or no frame yet
-        probabilities = dict.fromkeys(EMOTIONS, 0.0)
-        return {
-            "ts": iso_now(wall_ts),
-            "emotion": None,
-            "confidence": 0.0,
-            "probabilities": probabilities,
-            "valence": 0.0,
-            "arousal": 0.0,
-            "genre": None,
-            "strategy": None,
-            "faces": 0,
-            "enabled": enabled,
-            "source_ok": source_ok,
-        }
-    s, r = result.scene, result.recommendation
+    """``.../state`` without ``seq`` (the publisher numbers what it sends); ``result`` is None
+    while analysis is disabled or before the first frame."""
+    scene = result.scene if result else Scene.nobody()
+    r = result.recommendation if result else None
     return {
         "ts": iso_now(wall_ts),
-        "emotion": s.emotion,
-        "confidence": round(s.confidence, 4),
-        "probabilities": s.probabilities_dict(),
-        "valence": round(s.valence, 4),
-        "arousal": round(s.arousal, 4),
-        "genre": r.genre,
-        "strategy": r.strategy,
-        "faces": s.faces,
+        **scene.as_dict(),
+        "genre": r.genre if r else None,
+        "strategy": r.strategy if r else None,
         "enabled": enabled,
         "source_ok": source_ok,
     }
@@ -137,7 +121,7 @@ def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
         "p": "select",
         "name": "Strategy",
         "unique_id": f"{uid}_strategy",
-        "options": ["match", "uplift"],
+        "options": list(STRATEGIES),
         "command_topic": topics.command("strategy"),
         "state_topic": topics.config,
         "value_template": "{{ value_json.strategy }}",
@@ -176,14 +160,10 @@ def parse_command(key: str, payload: bytes) -> tuple[str, object]:
     """Validate a ``.../set/<key>`` command; ValueError with a message for the ack otherwise."""
     text = payload.decode("utf-8", "replace").strip()
     if key == "strategy":
-        if text not in ("match", "uplift"):
-            raise ValueError(f"strategy must be 'match' or 'uplift', not {text!r}")
-        return key, text
+        return key, check_strategy(text)  # a ConfigError is a ValueError
     if key == "enabled":
-        lowered = text.lower()
-        if lowered in ("on", "true", "1", "yes"):
-            return key, True
-        if lowered in ("off", "false", "0", "no"):
-            return key, False
-        raise ValueError(f"enabled must be ON/OFF or true/false, not {text!r}")
+        try:
+            return key, parse_bool(text)
+        except ValueError:
+            raise ValueError(f"enabled: must be ON/OFF or true/false, got {text!r}") from None
     raise ValueError(f"unknown setting {key!r}; settable: {', '.join(COMMANDS)}")

@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,14 +93,29 @@ def cpu_temperature() -> float | None:
 
 
 class Daemon:
-    def __init__(self, config: Config, pipeline: Pipeline, publisher: Publisher, first_source: FrameSource):
+    """The loop's decisions: which frames to analyse (the cap), what to publish and when
+    (on change, heartbeat, stats), commands, and the source's failures and recovery.
+
+    ``open_source`` makes the source (again after a failure); ``clock`` times heartbeats and
+    intervals (monotonic seconds; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        pipeline: Pipeline,
+        publisher: Publisher,
+        open_source: Callable[[], FrameSource],
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.config = config
         self.pipeline = pipeline
         self.publisher = publisher
-        self.stats = RunStats()
+        self.clock = clock
+        self.stats = RunStats(started=clock())
         self.enabled = config.runtime.enabled
         self.stop_event = threading.Event()
-        self._first_source: FrameSource | None = first_source
+        self._open_source = open_source
         self._last_state: dict | None = None
         self._last_state_at = 0.0
         self._last_faces_at = 0.0
@@ -108,13 +124,6 @@ class Daemon:
         self._result: FrameResult | None = None
 
     # --- pieces of the loop -------------------------------------------------------------------
-
-    def _make_source(self) -> FrameSource:
-        if self._first_source is not None:
-            source, self._first_source = self._first_source, None
-            return source
-        s = self.config.source
-        return open_source(s.uri, s.width, s.height, s.loop, s.realtime)
 
     def _on_source_failure(self, failure) -> None:
         self.stats.source_ok = False
@@ -158,13 +167,13 @@ class Daemon:
         payload = state_payload(self._result, self.enabled, self.stats.source_ok)
         keys = ("emotion", "genre", "strategy", "faces", "enabled", "source_ok")
         changed = self._last_state is None or any(payload[k] != self._last_state[k] for k in keys)
-        due = time.monotonic() - self._last_state_at >= self.config.mqtt.heartbeat_s
+        due = self.clock() - self._last_state_at >= self.config.mqtt.heartbeat_s
         if force or changed or due:
             self.publisher.publish_state(payload)
-            self._last_state, self._last_state_at = payload, time.monotonic()
+            self._last_state, self._last_state_at = payload, self.clock()
 
     def _publish_stats(self, force: bool = False) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if not force and now - self._last_stats_at < self.config.mqtt.stats_interval_s:
             return
         self._last_stats_at = now
@@ -189,7 +198,7 @@ class Daemon:
 
     def _watchdog(self) -> None:
         interval = watchdog_interval()
-        now = time.monotonic()
+        now = self.clock()
         if interval and now - self._last_watchdog >= interval:
             sd_notify("WATCHDOG=1")
             self._last_watchdog = now
@@ -201,7 +210,7 @@ class Daemon:
         min_gap = 1 / cap if cap > 0 else 0.0
         last_processed = None
         source = ResilientSource(
-            self._make_source,
+            self._open_source,
             self._on_source_failure,
             self.config.source.retry_max_s,
             sleep=self.stop_event.wait,
@@ -227,11 +236,11 @@ class Daemon:
                     self._result = self.pipeline.process(frame.rgb, frame.ts)
                     self.stats.processed += 1
                     self.stats.record(self._result)
-                    if self.config.mqtt.faces and time.monotonic() - self._last_faces_at >= (
+                    if self.config.mqtt.faces and self.clock() - self._last_faces_at >= (
                         self.config.mqtt.faces_interval_s
                     ):
                         self.publisher.publish_faces(faces_payload(self._result))
-                        self._last_faces_at = time.monotonic()
+                        self._last_faces_at = self.clock()
                 self._publish_state()
                 self._publish_stats()
                 self._watchdog()
@@ -252,9 +261,9 @@ def run_daemon(config: Config, max_frames: int = 0) -> int:
     s = config.source
     # A missing file or picamera2 module is a setup mistake and stops here; a camera that cannot
     # be opened or stops delivering is retried with backoff once running.
-    first = open_source(s.uri, s.width, s.height, s.loop, s.realtime)
+    first: list[FrameSource] = [open_source(s)]
     publisher = Publisher(config)
-    daemon = Daemon(config, pipeline, publisher, first)
+    daemon = Daemon(config, pipeline, publisher, lambda: first.pop() if first else open_source(s))
 
     def on_signal(signum, _frame):
         log.info("signal %s: stopping", signal.Signals(signum).name)

@@ -9,23 +9,29 @@ import cv2
 import numpy as np
 
 from edge.detectors.base import Box
-from edge.labels import EMOTIONS
-from edge.runtime import ModelError, TFLiteModel, dequantize, quantize
-
-# FER2013 faces are framed wider than a detector's tight box: the crop side is the box's
-# larger side times (1 + margin), centred on the box moved down by shift_y box heights.
-# Values measured end to end on expressions-dev (see README: "Crop framing").
-DEFAULT_MARGIN = 0.10
-DEFAULT_SHIFT_Y = -0.10
+from edge.errors import ConfigError, ModelError
+from edge.labels import EMOTIONS, probabilities_dict
+from edge.paths import MODELS_DIR
+from edge.runtime import TFLiteModel, dequantize, quantize
 
 
 @dataclass(frozen=True)
 class EmotionOptions:
-    model: Path
-    num_threads: int = 1
-    margin: float = DEFAULT_MARGIN
-    shift_y: float = DEFAULT_SHIFT_Y
-    flip_average: bool = True  # average with the mirrored crop (one batched invoke)
+    """The ``[emotion]`` settings.
+
+    FER2013 faces are framed wider than a detector's tight box: the crop side is the box's larger
+    side times (1 + ``margin``), centred on the box moved down by ``shift_y`` box heights. The
+    defaults were measured end to end on expressions-dev (scripts/crop_sweep.py, models/README.md).
+    """
+
+    model: str = str(MODELS_DIR / "emotion.tflite")
+    margin: float = 0.10
+    shift_y: float = -0.10
+    flip_average: bool = True  # average each face with its mirror image (one batched invoke)
+
+    def __post_init__(self):
+        if self.margin <= -1:
+            raise ConfigError(f"margin: must be > -1, got {self.margin!r}")
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Emotion:
     probabilities: np.ndarray  # (7,) in EMOTIONS order
 
     def as_dict(self) -> dict[str, float]:
-        return {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities)}
+        return probabilities_dict(self.probabilities)
 
 
 def predict_probabilities(model: TFLiteModel, crops: np.ndarray, flip_average: bool = True) -> np.ndarray:
@@ -73,9 +79,9 @@ def crop_face(image: np.ndarray, box: Box, size: int, margin: float, shift_y: fl
 class EmotionClassifier:
     """The 7-class expression model over grey crops; one invoke for all faces of a frame."""
 
-    def __init__(self, options: EmotionOptions):
+    def __init__(self, options: EmotionOptions, num_threads: int = 1):
         self.options = options
-        self.model = TFLiteModel(options.model, options.num_threads)
+        self.model = TFLiteModel(options.model, num_threads)
         spec = self.model.inputs[0]
         if len(spec.shape) != 4 or spec.shape[1] != spec.shape[2] or spec.shape[3] != 1:
             raise ModelError(f"{options.model}: expected a grey square input (1, S, S, 1), got {spec.shape}")
@@ -83,8 +89,8 @@ class EmotionClassifier:
         self.size = spec.shape[1]
 
     @classmethod
-    def create_from_model_path(cls, path: str | Path, **kwargs) -> EmotionClassifier:
-        return cls(EmotionOptions(Path(path), **kwargs))
+    def create_from_model_path(cls, path: str | Path, num_threads: int = 1, **kwargs) -> EmotionClassifier:
+        return cls(EmotionOptions(model=str(path), **kwargs), num_threads)
 
     def classify_crops(self, crops: np.ndarray) -> list[Emotion]:
         """Grey ``uint8`` crops ``(N, S, S)`` already framed and sized."""

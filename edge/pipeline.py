@@ -9,9 +9,9 @@ import numpy as np
 
 from edge.config import Config
 from edge.detectors import Face, FaceDetector, create_detector
-from edge.emotion import Emotion, EmotionClassifier, EmotionOptions
+from edge.emotion import Emotion, EmotionClassifier
 from edge.recommend import GenreRecommender, Recommendation
-from edge.scene import Scene, SceneFace, SceneOptions, SceneTracker
+from edge.scene import Scene, SceneFace, SceneTracker
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,9 @@ class FrameResult:
     timings_ms: dict[str, float]
 
     def as_dict(self) -> dict:
-        s = self.scene
         return {
             "faces": [f.as_dict() for f in self.faces],
-            "scene": {
-                "emotion": s.emotion,
-                "confidence": round(s.confidence, 4),
-                "probabilities": s.probabilities_dict(),
-                "valence": round(s.valence, 4),
-                "arousal": round(s.arousal, 4),
-                "faces": s.faces,
-            },
+            "scene": self.scene.as_dict(),
             "genre": self.recommendation.genre,
             "strategy": self.recommendation.strategy,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
@@ -70,20 +62,13 @@ class Pipeline:
     def from_config(cls, config: Config, still: bool = False) -> Pipeline:
         """Build every stage from ``config``; ``still`` analyses independent images (no smoothing)."""
         threads = config.runtime.threads
-        detector = create_detector(
-            config.detector.name,
-            config.detector_models(),
-            config.detector.score_threshold,
-            threads,
-            config.detector.max_faces,
-            config.detector.proposal_floor,
+        scene = config.scene.for_stills() if still else config.scene
+        return cls(
+            create_detector(config.detector, threads),
+            EmotionClassifier(config.emotion, threads),
+            SceneTracker(scene),
+            GenreRecommender(config.recommend),
         )
-        e = config.emotion
-        classifier = EmotionClassifier(EmotionOptions(e.model, threads, e.margin, e.shift_y, e.flip_average))
-        options = config.scene_options()
-        if still:
-            options = SceneOptions(options.mode, 0.0, 0.0, 0.0, 0.0)
-        return cls(detector, classifier, SceneTracker(options), GenreRecommender(config.recommend_options()))
 
     def process(self, rgb: np.ndarray, ts: float | None = None) -> FrameResult:
         ts = time.time() if ts is None else ts

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edge.errors import ConfigError
 from edge.labels import EMOTIONS
 from edge.scene import Scene
 
@@ -51,26 +52,41 @@ STRATEGIES = ("match", "uplift")
 
 @dataclass(frozen=True)
 class RecommendOptions:
-    strategy: str = "match"
+    """The ``[recommend]`` settings; ``genres`` and ``match`` tables from a config file are
+    merged over the defaults."""
+
+    strategy: str = "match"  # one of STRATEGIES
     genres: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_GENRES))
     match: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MATCH))
     idle_genre: str = ""  # genre while nobody is in view; "" publishes null
-    step_valence: float = 0.15
-    step_s: float = 120.0
+    step_valence: float = 0.15  # uplift: valence added per step
+    step_s: float = 120.0  # uplift: seconds per step
     goal_valence: float = 0.5
     goal_arousal: float = 0.3
 
     def __post_init__(self):
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"recommend.strategy must be one of {STRATEGIES}, not {self.strategy!r}")
+        check_strategy(self.strategy)
+        for genre, coords in self.genres.items():
+            if not (isinstance(coords, list | tuple) and len(coords) == 2):
+                raise ConfigError(f"genres.{genre}: expected [valence, arousal], got {coords!r}")
+        # Coordinates as float tuples whatever the file gave (TOML arrays are lists).
+        object.__setattr__(self, "genres", {g: (float(v), float(a)) for g, (v, a) in self.genres.items()})
         missing = [e for e in EMOTIONS if e not in self.match]
         if missing:
-            raise ValueError(f"recommend.match has no genre for {missing}")
+            raise ConfigError(f"match: has no genre for {missing}")
         unknown = sorted({g for g in self.match.values() if g not in self.genres})
         if unknown:
-            raise ValueError(f"recommend.match names genres not in recommend.genres: {unknown}")
-        if self.step_s <= 0 or self.step_valence <= 0:
-            raise ValueError("recommend.step_s and recommend.step_valence must be > 0")
+            raise ConfigError(f"match: names genres not in recommend.genres: {unknown}")
+        for key in ("step_s", "step_valence"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"{key}: must be > 0, got {getattr(self, key)!r}")
+
+
+def check_strategy(strategy: str) -> str:
+    """``strategy`` if it is one of STRATEGIES, else ConfigError naming them."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"strategy: must be {' or '.join(repr(s) for s in STRATEGIES)}, got {strategy!r}")
+    return strategy
 
 
 @dataclass(frozen=True)
@@ -92,9 +108,7 @@ class GenreRecommender:
         self.strategy = self.options.strategy
 
     def set_strategy(self, strategy: str) -> None:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
-        self.strategy, self._session = strategy, None
+        self.strategy, self._session = check_strategy(strategy), None
 
     def nearest(self, valence: float, arousal: float) -> str:
         d = ((self._coords - (valence, arousal)) ** 2).sum(axis=1)

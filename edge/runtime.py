@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from edge.errors import ModelError
+
+__all__ = ["RUNTIMES", "ModelError", "TFLiteModel", "TensorSpec", "dequantize", "quantize"]
+
+# Tried in this order. TensorFlow is the workstation's last resort, imported only when chosen here.
 RUNTIMES = ("ai_edge_litert", "tflite_runtime", "tensorflow")
-
-
-class ModelError(RuntimeError):
-    """A model that cannot be used; the message names the file and what to do."""
 
 
 @dataclass(frozen=True)

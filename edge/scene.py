@@ -9,12 +9,14 @@ when a new one has led by ``switch_margin`` for ``min_dwell_s``. "No face" is a 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from edge.labels import EMOTIONS
+from edge.errors import ConfigError
+from edge.labels import EMOTIONS, probabilities_dict
 
 # Circumplex coordinates (valence, arousal) of each emotion, after Russell (1980) and the
 # placements commonly used for FER classes; neutral sits at the origin.
@@ -36,20 +38,29 @@ def valence_arousal(probabilities: np.ndarray) -> tuple[float, float]:
     return float(v), float(a)
 
 
+MODES = ("largest", "room")
+
+
 @dataclass(frozen=True)
 class SceneOptions:
-    mode: str = "largest"  # or "room"
+    """The ``[scene]`` settings."""
+
+    mode: str = "largest"  # "largest": the biggest face (a car's driver); "room": area-weighted mean
     smoothing_s: float = 1.5  # EMA time constant; 0 = no smoothing
-    min_dwell_s: float = 3.0
-    switch_margin: float = 0.1
-    no_face_after_s: float = 2.0
+    min_dwell_s: float = 3.0  # a new emotion must lead this long before the scene switches
+    switch_margin: float = 0.1  # ... by at least this much probability
+    no_face_after_s: float = 2.0  # after this long without a face the scene emotion is None
 
     def __post_init__(self):
-        if self.mode not in ("largest", "room"):
-            raise ValueError(f"scene.mode must be 'largest' or 'room', not {self.mode!r}")
+        if self.mode not in MODES:
+            raise ConfigError(f"mode: must be {' or '.join(repr(m) for m in MODES)}, got {self.mode!r}")
         for key in ("smoothing_s", "min_dwell_s", "switch_margin", "no_face_after_s"):
             if getattr(self, key) < 0:
-                raise ValueError(f"scene.{key} must be >= 0")
+                raise ConfigError(f"{key}: must be >= 0, got {getattr(self, key)!r}")
+
+    def for_stills(self) -> SceneOptions:
+        """The same mode for independent images: no smoothing, no hysteresis, no memory."""
+        return dataclasses.replace(self, smoothing_s=0.0, min_dwell_s=0.0, switch_margin=0.0, no_face_after_s=0.0)
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,21 @@ class Scene:
     faces: int
     changed: bool  # the reported emotion differs from the previous frame's
 
-    def probabilities_dict(self) -> dict[str, float]:
-        return {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probabilities)}
+    @classmethod
+    def nobody(cls, faces: int = 0, changed: bool = False) -> Scene:
+        """The scene with no emotion: nobody in view (or no frame analysed)."""
+        return cls(None, 0.0, np.zeros(len(EMOTIONS), np.float32), 0.0, 0.0, faces, changed)
+
+    def as_dict(self) -> dict:
+        """The scene as published (``.../state``) and answered (``analyze``, the API)."""
+        return {
+            "emotion": self.emotion,
+            "confidence": round(self.confidence, 4),
+            "probabilities": probabilities_dict(self.probabilities),
+            "valence": round(self.valence, 4),
+            "arousal": round(self.arousal, 4),
+            "faces": self.faces,
+        }
 
 
 def combine(faces: list[SceneFace], mode: str) -> np.ndarray:
@@ -112,7 +136,7 @@ class SceneTracker:
         elif self._last_face_ts is None or ts - self._last_face_ts >= o.no_face_after_s - 1e-6:
             self._smoothed, self._emotion, self._challenger = None, None, None
         if self._smoothed is None:
-            return Scene(None, 0.0, np.zeros(len(EMOTIONS), np.float32), 0.0, 0.0, len(faces), previous is not None)
+            return Scene.nobody(len(faces), previous is not None)
         probs = self._smoothed
         v, a = valence_arousal(probs)
         confidence = float(probs[EMOTIONS.index(self._emotion)])

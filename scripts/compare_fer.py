@@ -24,12 +24,11 @@ import cv2
 import numpy as np
 
 from edge import config as cfg
-from edge.config import SAMPLES_DIR
-from edge.evaluation import labelled_photos, largest_face_label
 from edge.labels import EMOTIONS
-from edge.metrics import classification_report
+from edge.paths import SAMPLES_DIR
 from edge.pipeline import Pipeline
 from edge.sources.images import read_image
+from evaluation.pipeline import NO_FACE, labelled_photos, largest_face_label, score_with_misses
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -93,12 +92,12 @@ def main() -> int:
     if run.returncode != 0:
         sys.exit(f"fer failed:\n{run.stderr[-3000:]}")
     fer = json.loads(run.stdout.strip().splitlines()[-1])
-    fer_pred = np.array([EMOTIONS.index(p) if p else -1 for p in fer["predictions"]])
+    fer_pred = np.array([EMOTIONS.index(p) if p else NO_FACE for p in fer["predictions"]])
 
     def accuracy(pred):
         pred = np.asarray(pred)
-        rep = classification_report(truth, np.where(pred >= 0, pred, (truth + 1) % 7))
-        return rep.accuracy, rep.macro_f1, int((pred < 0).sum())
+        rep = score_with_misses(truth, pred)
+        return rep.accuracy, rep.macro_f1, int((pred == NO_FACE).sum())
 
     o50, o95 = np.percentile(ours, 50), np.percentile(ours, 95)
     oa, of1, onf = accuracy(ours_pred)

@@ -14,11 +14,10 @@ import numpy as np
 
 from edge.config import Config
 from edge.emotion import EmotionClassifier, EmotionOptions
-from edge.evaluation import labelled_photos
 from edge.labels import EMOTIONS
-from edge.metrics import classification_report
 from edge.pipeline import Pipeline
 from edge.sources.images import read_image
+from evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,7 +28,7 @@ def main() -> None:
     parser.add_argument("--model", help="emotion .tflite (default: the shipped model)")
     args = parser.parse_args()
     config = Config()
-    model = Path(args.model or config.emotion.model)
+    model = args.model or config.emotion.model
     pipeline = Pipeline.from_config(config, still=True)
     photos = [(read_image(p), label) for p, label in labelled_photos(args.data)]
     boxes = []
@@ -39,14 +38,14 @@ def main() -> None:
     truth = np.array([label for _, label in photos])
     rows = []
     for margin, shift in itertools.product((0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6), (-0.1, -0.05, 0.0, 0.05, 0.1)):
-        classifier = EmotionClassifier(EmotionOptions(model, 1, margin, shift))
+        classifier = EmotionClassifier(EmotionOptions(model=model, margin=margin, shift_y=shift))
         pred = np.array(
             [
-                EMOTIONS.index(classifier.classify(rgb, [box])[0].label) if box else -1
+                EMOTIONS.index(classifier.classify(rgb, [box])[0].label) if box else NO_FACE
                 for (rgb, _), box in zip(photos, boxes)
             ]
         )
-        report = classification_report(truth, np.where(pred >= 0, pred, (truth + 1) % 7))
+        report = score_with_misses(truth, pred)
         rows.append((report.accuracy, report.macro_f1, margin, shift))
     print(f"{len(photos)} photos from {args.data}, detector {config.detector.name}, model {model}")
     print(f"{'margin':>7}{'shift_y':>9}{'accuracy':>10}{'macro-F1':>10}")

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.config import MODELS_DIR
-from edge.detection_metrics import BoxAdjust, score_detections
-from edge.detectors import BACKENDS, create_detector
+from edge.detectors import BACKENDS, DetectorOptions
 from edge.detectors.base import iou_matrix
-from edge.evaluation import AP_SCORE_FLOOR, read_annotations
 from edge.sources.images import read_image
+from evaluation.detection import BoxAdjust, score_detections
+from evaluation.detector import detector_for_ap, read_annotations
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,7 +45,7 @@ def main() -> None:
     entries = read_annotations(args.data)
     print(f"{'detector':<16}{'raw AP50':>9}{'CV AP50':>9}{'  per fold':<24}{'fitted on all (w, h, dy)':>26}")
     for name in args.detector:
-        detector = create_detector(name, MODELS_DIR, AP_SCORE_FLOOR, 1, 100)
+        detector = detector_for_ap(DetectorOptions(name=name))
         records = []
         for entry in entries:
             faces = detector.detect(read_image(Path(args.data) / entry["file"]))

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +15,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from localbroker import Broker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,15 +25,9 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=20000)
     parser.add_argument("--input", default=str(REPO / "samples" / "astronaut.jpg"))
     args = parser.parse_args()
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
-        conf = Path(tmp) / "m.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-        broker = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+        broker = Broker(Path(tmp)).start()
+        port = broker.port
         samples = []
         sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         sub.on_connect = lambda c, *_: c.subscribe("moodcast/soak/stats")
@@ -46,7 +39,7 @@ def main() -> int:
             [
                 sys.executable,
                 "-m",
-                "edge.cli",
+                "moodcast",
                 "run",
                 "--mqtt-port",
                 str(port),
@@ -70,7 +63,7 @@ def main() -> int:
         elapsed = time.monotonic() - started
         time.sleep(0.5)
         sub.loop_stop()
-        broker.terminate()
+        broker.stop()
     print(f"{args.frames} frames in {elapsed:.0f} s (exit {code}); stats every 2 s:")
     print(f"{'frames':>8}{'rss MB':>9}{'queued':>8}{'dropped msgs':>14}{'fps':>7}")
     for s in samples:

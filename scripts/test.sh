@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# moodcast's test command (README "Tests"; CI runs exactly this). Installs what the tests need:
-# mosquitto and systemd-analyze (apt, when root), .venv with the train/api/test extras, and
+# moodcast's test command (README "Quick start"; CI runs exactly this). Installs what the tests
+# need: the programs in tests/tools.txt (apt, when root), .venv with the train/api/test extras, and
 # .venv-tflite with tflite-runtime 2.14 for the compatibility gate; then ruff and pytest.
 # Arguments go to pytest (e.g. -k mqtt, -m "not slow").
 set -euo pipefail
@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 
 need_apt=()
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
-command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
-command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+while read -r tool package; do
+  case "$tool" in '#'* | '') continue ;; esac
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || need_apt+=("$package")
+done < tests/tools.txt
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
+    mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | sort -u)
     echo "== apt-get install ${need_apt[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

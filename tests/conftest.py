@@ -1,35 +1,35 @@
-"""Shared fixtures: the project's data (../shared/data), a real mosquitto broker on 127.0.0.1."""
+"""Shared fixtures: the project's data (../shared/data), the programs the tests run, and a real
+mosquitto broker on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from localbroker import Broker, mosquitto_path
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
 FER_ZIP = DATA / "fer2013" / "archive.zip"
+TOOLS_FILE = Path(__file__).with_name("tools.txt")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def listed_tools() -> dict[str, str]:
+    """tests/tools.txt: command -> Debian package."""
+    rows = (line.split() for line in TOOLS_FILE.read_text().splitlines() if line.strip() and line[0] != "#")
+    return {command: package for command, package in rows}
 
 
-def wait_port(port: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+def require_tool(command: str) -> str:
+    """The path of a program a test runs; a clear failure if it is not listed or not installed."""
+    tools = listed_tools()
+    if command not in tools:
+        pytest.fail(f"{command} is not in tests/tools.txt: list it there so that scripts/test.sh installs it")
+    path = mosquitto_path() if command == "mosquitto" else shutil.which(command)
+    if path is None:
+        pytest.fail(f"{command} is missing: apt-get install {tools[command]} (scripts/test.sh installs it)")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -39,37 +39,14 @@ def data() -> Path:
     return DATA
 
 
-class Broker:
-    """A mosquitto process on 127.0.0.1 with its own config; stop/start keep the port."""
-
-    def __init__(self, workdir: Path, extra: str = ""):
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(exe).exists():
-            pytest.fail("mosquitto is not installed (apt-get install mosquitto); .ci/run installs it")
-        self.exe = exe
-        self.port = free_port()
-        self.conf = workdir / f"mosquitto-{self.port}.conf"
-        # As root, mosquitto drops to its own user, which cannot read the test's private files.
-        user = "user root\n" if os.geteuid() == 0 else ""
-        self.conf.write_text(f"{user}listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}")
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Broker:
-        self.proc = subprocess.Popen(
-            [self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_port(self.port)
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
-        self.proc = None
+def make_broker(workdir: Path, extra: str = "") -> Broker:
+    """A mosquitto on 127.0.0.1 with ``extra`` config lines, not started."""
+    require_tool("mosquitto")
+    return Broker(workdir, extra)
 
 
 @pytest.fixture
 def broker(tmp_path):
-    b = Broker(tmp_path).start()
+    b = make_broker(tmp_path).start()
     yield b
     b.stop()

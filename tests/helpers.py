@@ -21,17 +21,15 @@ def validate(instance: object, name: str) -> None:
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
-    """``moodcast`` in this process: (exit code, stdout, stderr)."""
-    from edge.cli import main
+    """``moodcast`` in this process: (exit code, stdout, stderr). Only argparse exits (usage, --help)."""
+    from moodcast.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(list(argv))
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-            if not isinstance(exc.code, int) and exc.code:
-                err.write(str(exc.code))
+            code = exc.code
     return code, out.getvalue(), err.getvalue()
 
 

@@ -35,6 +35,7 @@ class Recorder:
         client_id: str | None = None,
         persistent: bool = False,
         tls_ca: str | None = None,
+        auth: tuple[str, str] | None = None,
     ):
         self.messages: list[Message] = []
         self.lock = threading.Lock()
@@ -46,6 +47,8 @@ class Recorder:
         )
         if tls_ca:
             self.client.tls_set(ca_certs=tls_ca)
+        if auth:
+            self.client.username_pw_set(*auth)
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics])
         self.client.reconnect_delay_set(0.2, 1)
@@ -59,6 +62,10 @@ class Recorder:
     def on(self, suffix: str) -> list[Message]:
         with self.lock:
             return [m for m in self.messages if m.topic.endswith(suffix)]
+
+    def under(self, prefix: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if m.topic.startswith(prefix)]
 
     def wait_for(self, predicate, timeout: float = 10.0, what: str = "a message"):
         deadline = time.monotonic() + timeout
@@ -84,7 +91,7 @@ def start_daemon(
     port: int, device_id: str, *extra: str, env: dict | None = None, log: Path | None = None
 ) -> subprocess.Popen:
     """``moodcast run`` as its own process (signals and kill -9 are real)."""
-    cmd = [sys.executable, "-m", "edge.cli", "run", "--mqtt-port", str(port), "--device-id", device_id, *extra]
+    cmd = [sys.executable, "-m", "moodcast", "run", "--mqtt-port", str(port), "--device-id", device_id, *extra]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL
     return subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT)

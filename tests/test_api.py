@@ -6,14 +6,13 @@ import pytest
 from helpers import validate
 
 from edge.api import create_app
-from edge.config import SAMPLES_DIR, Config
+from edge.config import load
+from edge.paths import SAMPLES_DIR
 
 
 @pytest.fixture(scope="module")
 def client():
-    config = Config()
-    config.api.max_body_mb = 1.0
-    app = create_app(config)
+    app = create_app(load(overrides={"api": {"max_body_mb": 1.0}}, environ={}))
     return app.test_client()
 
 

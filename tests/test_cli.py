@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import last_json, run_cli, validate
 
-from edge.config import SAMPLES_DIR
+from edge.paths import SAMPLES_DIR
 
 
 def test_analyze_json_schema_and_annotation(data, tmp_path):
@@ -47,11 +47,20 @@ def test_missing_model_names_the_file(tmp_path):
 
 
 def test_eval_pipeline_on_expressions_dev(data):
+    """Its accuracy is the share of photos whose largest face `analyze` labels with the photo's
+    folder, counted here independently, and the figure the README gives (50.0%)."""
     code, out, _ = run_cli("eval", "pipeline", "--data", str(data / "expressions-dev"), "--json")
     assert code == 0
     result = last_json(out)
-    assert {"n", "accuracy", "macro_f1", "no_face"} <= set(result)
     assert result["n"] == 42 and result["no_face"] == 0
+    photos = sorted((data / "expressions-dev").glob("*/*.tiff"))
+    code, out, _ = run_cli("analyze", *map(str, photos), "--json")
+    largest = [max(e["faces"], key=lambda f: f["box"][2] * f["box"][3])["emotion"] for e in last_json(out)["images"]]
+    correct = sum(label == photo.parent.name for label, photo in zip(largest, photos))
+    assert len(photos) == 42 and result["accuracy"] == pytest.approx(correct / 42)
+    assert correct == 21
+    assert sum(c["support"] for c in result["per_class"].values()) == 42
+    assert sum(map(sum, result["confusion"])) == 42 and sum(result["confusion"][i][i] for i in range(7)) == correct
 
 
 def test_eval_detector_on_faces_dev(data):
@@ -60,8 +69,11 @@ def test_eval_detector_on_faces_dev(data):
     result = last_json(out)
     assert {"ap50", "recall", "fp_per_image", "ms_per_image"} <= set(result)
     assert result["images"] == 829 and result["faces"] == 1524
-    assert result["detector"] == "blazeface-onet"
-    assert result["ap50"] > 0.9  # the default detector with the FDDB box adjustment (0.93 measured)
+    assert result["detector"] == "blazeface-onet" and result["threshold"] == 0.5
+    # The README's row for the default detector (box-adjusted): AP50 0.946, recall 0.925, FP/image 0.076.
+    assert result["ap50"] == pytest.approx(0.946, abs=0.0015)
+    assert result["recall"] == pytest.approx(0.925, abs=0.0015)
+    assert result["fp_per_image"] == pytest.approx(0.076, abs=0.0015)
 
 
 def test_eval_emotion_errors_name_the_file(tmp_path, data):

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from edge.config import MODELS_DIR
 from edge.detectors.base import iou_matrix
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from edge.paths import MODELS_DIR
 from edge.runtime import TFLiteModel
 from edge.sources.images import read_image
 
@@ -99,7 +99,7 @@ def test_tflite_runtime_2_14_agrees_with_ai_edge_litert(tmp_path):
 @pytest.mark.parametrize("photo", ["dlib_2008_002470.jpg", "linzaer_17.jpg"])
 def test_int8_detector_finds_the_same_faces_in_tflite_runtime_2_14(tmp_path, photo):
     path = MODELS_DIR / "blazeface_full.tflite"
-    detector = BlazeFace(BlazeFaceOptions(path, "full", score_threshold=0.3, max_faces=50))
+    detector = BlazeFace(BlazeFaceOptions(model=path, variant="full", score_threshold=0.3, max_faces=50))
     assert int8_inside(detector.model)
     scale, px, py = detector.letterbox(read_image(PHOTOS / photo))
     key = str(path).replace("/", "|")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from helpers import REPO, run_cli
 
-from edge.config import MODELS_DIR
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from edge.paths import MODELS_DIR
 from edge.sources.images import read_image
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def test_rebuilt_graph_computes_what_the_published_file_does(tmp_path, data):
     for name, content in (("published", published), ("rebuilt", rebuilt)):
         path = tmp_path / f"{name}.tflite"
         path.write_bytes(content)
-        detector = BlazeFace(BlazeFaceOptions(path, "full"))
+        detector = BlazeFace(BlazeFaceOptions(model=path, variant="full"))
         detector.letterbox(frame)
         outputs.append(detector.model.run(detector.canvas))
     for want, have in zip(*outputs):

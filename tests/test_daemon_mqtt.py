@@ -7,11 +7,11 @@ import subprocess
 import time
 
 import pytest
-from conftest import Broker
+from conftest import make_broker
 from helpers import validate
 from mqtt_helpers import Recorder, start_daemon
 
-from edge.config import SAMPLES_DIR
+from edge.paths import SAMPLES_DIR
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 
@@ -137,7 +137,7 @@ def test_broker_outage_loses_no_state_and_keeps_order(tmp_path):
     outage = float(os.environ.get("OUTAGE_S", "30"))
     store = tmp_path / "store"
     store.mkdir()
-    broker = Broker(tmp_path, f"persistence true\npersistence_location {store}/\nautosave_interval 1\n").start()
+    broker = make_broker(tmp_path, f"persistence true\npersistence_location {store}/\nautosave_interval 1\n").start()
     rec = Recorder(broker.port, topics=("moodcast/t6/state",), client_id="outage-sub", persistent=True)
     proc = start_daemon(
         broker.port,

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from edge.detection_metrics import BoxAdjust, average_precision, match, score_detections
 from edge.detectors.base import iou_matrix, weighted_nms
 from edge.detectors.blazeface import VARIANTS, shrink, ssd_anchors
 from edge.detectors.mtcnn import nms, to_square
+from evaluation.detection import BoxAdjust, average_precision, match, score_detections
 
 
 @pytest.mark.parametrize("variant, width, height, count", [("short", 128, 128, 896), ("full", 192, 192, 2304)])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from edge.errors import ConfigError
 from edge.labels import EMOTIONS
 from edge.recommend import GenreRecommender, RecommendOptions
 from edge.scene import SceneFace, SceneOptions, SceneTracker, valence_arousal
@@ -101,9 +102,9 @@ def test_uplift_starts_congruent_then_climbs_toward_positive_valence():
 
 
 def test_bad_options_name_the_key():
-    with pytest.raises(ValueError, match="recommend.strategy"):
+    with pytest.raises(ConfigError, match="strategy: must be 'match' or 'uplift'"):
         RecommendOptions(strategy="shuffle")
-    with pytest.raises(ValueError, match="not in recommend.genres"):
+    with pytest.raises(ConfigError, match="match: names genres not in recommend.genres"):
         RecommendOptions(match={e: "polka" for e in EMOTIONS})
-    with pytest.raises(ValueError, match="scene.mode"):
+    with pytest.raises(ConfigError, match="mode: must be 'largest' or 'room'"):
         SceneOptions(mode="crowd")

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.sources import ResilientSource, SourceError, open_source
+from edge.sources import ResilientSource, SourceError, SourceOptions, open_source
 from edge.sources.images import ImageSource
 from edge.sources.opencv import OpenCVSource
 from edge.sources.picamera import Picamera2Source
@@ -55,13 +55,13 @@ def test_realtime_playback_takes_the_clip_duration(video):
 
 
 def test_images_folder_and_errors(tmp_path, data):
-    source = open_source(str(data / "photos"))
+    source = open_source(SourceOptions(uri=str(data / "photos")))
     assert isinstance(source, ImageSource)
     assert len(list(source.frames())) == 8
     with pytest.raises(SourceError, match="no such file or folder"):
         ImageSource(tmp_path / "nothing")
     with pytest.raises(SourceError, match="no such video file"):
-        open_source(str(tmp_path / "missing.mp4"))
+        open_source(SourceOptions(uri=str(tmp_path / "missing.mp4")))
     (tmp_path / "bad.jpg").write_bytes(b"garbage")
     with pytest.raises(SourceError, match="bad.jpg: not a readable image"):
         list(ImageSource(tmp_path / "bad.jpg").frames())
@@ -70,7 +70,7 @@ def test_images_folder_and_errors(tmp_path, data):
 def test_picamera2_missing_tells_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails
     with pytest.raises(SourceError, match="apt install python3-picamera2.*--system-site-packages"):
-        open_source("picamera2")
+        open_source(SourceOptions(uri="picamera2"))
 
 
 class FakePicamera2:
@@ -110,7 +110,7 @@ class FakePicamera2:
 
 def test_picamera2_adapter_against_a_stand_in(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=FakePicamera2))
-    source = open_source("picamera2:1", width=320, height=240)
+    source = open_source(SourceOptions(uri="picamera2:1", width=320, height=240))
     assert isinstance(source, Picamera2Source)
     frames = []
     with pytest.raises(SourceError, match="camera 1: capture failed"):

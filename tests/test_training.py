@@ -11,11 +11,10 @@ import pytest
 
 from training.train import TrainConfig, class_weight_vector
 
-pytestmark = pytest.mark.slow
-
 SMOKE = {"epochs": 1, "limit": 384, "batch_size": 64, "widths": [8, 16], "dense": 16}
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     from helpers import run_cli
 
@@ -117,6 +116,7 @@ def test_unknown_training_option_is_named():
         TrainConfig.from_dict({"epoch": 3})
 
 
+@pytest.mark.slow
 def test_training_is_backend_agnostic(tmp_path, data):
     """A run trained under JAX (the backend for a GPU lease) is the same model to TensorFlow: the
     converter takes it and TensorFlow's evaluation reproduces the run's own confusion matrix."""
@@ -146,6 +146,7 @@ def test_training_is_backend_agnostic(tmp_path, data):
     convert_run(out, zip_path, tmp_path / "jax.tflite")
 
 
+@pytest.mark.slow
 def test_a_run_can_learn_from_teachers(tmp_path, data):
     from helpers import run_cli
 
@@ -166,6 +167,7 @@ def test_a_run_can_learn_from_teachers(tmp_path, data):
     assert json.loads((student / "config.json").read_text())["teachers"] == [str(teacher / "best.keras")]
 
 
+@pytest.mark.slow
 def test_a_run_can_fine_tune_a_trained_model(tmp_path, data):
     import keras
     from helpers import run_cli

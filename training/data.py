@@ -19,9 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.errors import DatasetError
 from edge.labels import EMOTIONS
+from edge.sources.images import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm", ".webp")
+FER_SIZE = 48  # FER2013's crops are 48x48 grey
 # fer2013.csv codes: 0=Angry 1=Disgust 2=Fear 3=Happy 4=Sad 5=Surprise 6=Neutral.
 CSV_CODE_TO_LABEL = (0, 1, 2, 3, 5, 6, 4)
 CSV_USAGES = ("Training", "PublicTest", "PrivateTest")
@@ -29,10 +31,6 @@ ZIP_SPLITS = ("train", "test")
 # FER+ vote columns mapped to our labels; contempt, unknown and NF have no counterpart.
 FERPLUS_COLUMNS = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
 FERPLUS_OTHER = ("contempt", "unknown", "NF")
-
-
-class DatasetError(ValueError):
-    """A data set that cannot be read; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class FaceSet:
         return {name: int(n) for name, n in zip(EMOTIONS, binc)}
 
 
-def decode_grey(data: bytes, name: str, size: int = 48) -> np.ndarray:
+def decode_grey(data: bytes, name: str, size: int = FER_SIZE) -> np.ndarray:
     """Decode image bytes to a ``size`` x ``size`` grey crop; raise naming ``name``."""
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
@@ -69,7 +67,7 @@ def decode_grey(data: bytes, name: str, size: int = 48) -> np.ndarray:
     return to_crop(image, size)
 
 
-def to_crop(image: np.ndarray, size: int = 48) -> np.ndarray:
+def to_crop(image: np.ndarray, size: int = FER_SIZE) -> np.ndarray:
     """Grey ``uint8`` crop of ``size`` x ``size`` from a grey or RGB image of any size."""
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if image.shape[2] == 3 else cv2.COLOR_RGBA2GRAY)
@@ -98,7 +96,7 @@ def _stack(images: list[np.ndarray], labels: list[int], paths: list[str], where:
     )
 
 
-def read_folder(root: str | Path, split: str | None = None, size: int = 48) -> FaceSet:
+def read_folder(root: str | Path, split: str | None = None, size: int = FER_SIZE) -> FaceSet:
     """Read ``root/[split/]<class>/<image>``; class folders must be emotion names."""
     base = Path(root) / split if split else Path(root)
     if not base.is_dir():
@@ -115,7 +113,7 @@ def read_folder(root: str | Path, split: str | None = None, size: int = 48) -> F
     return _stack(images, labels, paths, str(base), size)
 
 
-def read_zip(archive: str | Path, split: str = "train", size: int = 48) -> FaceSet:
+def read_zip(archive: str | Path, split: str = "train", size: int = FER_SIZE) -> FaceSet:
     """Read one split of the Kaggle zip in place (``train/<class>/..`` or ``test/<class>/..``)."""
     if split not in ZIP_SPLITS:
         raise DatasetError(f"{archive}: split must be one of {ZIP_SPLITS}, not {split!r}")
@@ -145,7 +143,7 @@ def _open_csv(path: str | Path):
         raise DatasetError(f"{path}: cannot open ({exc.strerror})") from None
 
 
-def read_csv(path: str | Path, usage: str = "Training", size: int = 48) -> FaceSet:
+def read_csv(path: str | Path, usage: str = "Training", size: int = FER_SIZE) -> FaceSet:
     """Read the rows of one ``Usage`` from the original ``fer2013.csv``."""
     if usage not in CSV_USAGES:
         raise DatasetError(f"{path}: usage must be one of {CSV_USAGES}, not {usage!r}")
@@ -164,17 +162,17 @@ def read_csv(path: str | Path, usage: str = "Training", size: int = 48) -> FaceS
                 pixels = np.array(row["pixels"].split(), dtype=np.int64)
             except ValueError:
                 raise DatasetError(f"{where}: emotion and pixels must be integers") from None
-            if not 0 <= code < len(CSV_CODE_TO_LABEL) or pixels.size != 48 * 48:
+            if not 0 <= code < len(CSV_CODE_TO_LABEL) or pixels.size != FER_SIZE * FER_SIZE:
                 raise DatasetError(f"{where}: expected an emotion code 0-6 and 2304 pixels")
             if pixels.min() < 0 or pixels.max() > 255:
                 raise DatasetError(f"{where}: pixel values must be 0-255")
-            images.append(to_crop(pixels.astype(np.uint8).reshape(48, 48), size))
+            images.append(to_crop(pixels.astype(np.uint8).reshape(FER_SIZE, FER_SIZE), size))
             labels.append(CSV_CODE_TO_LABEL[code])
             paths.append(f"row{row_no}")
     return _stack(images, labels, paths, f"{path} ({usage})", size)
 
 
-def load(path: str | Path, split: str | None = None, size: int = 48) -> FaceSet:
+def load(path: str | Path, split: str | None = None, size: int = FER_SIZE) -> FaceSet:
     """Open any of the three forms, chosen by what ``path`` is."""
     p = Path(path)
     if p.is_dir():
@@ -186,6 +184,26 @@ def load(path: str | Path, split: str | None = None, size: int = 48) -> FaceSet:
     if p.suffix.lower() == ".csv":
         return read_csv(p, split or "Training", size)
     raise DatasetError(f"{p}: expected a folder of <class>/<image>, a Kaggle .zip or fer2013.csv")
+
+
+def split_names(path: str | Path) -> tuple[str, str]:
+    """Training and validation split names for the form of data at ``path`` (Kaggle's zip or
+    folder: train/test; fer2013.csv: Training/PublicTest)."""
+    if Path(path).suffix.lower() == ".csv":
+        return "Training", "PublicTest"
+    return "train", "test"
+
+
+def default_validation_split(path: str | Path) -> str | None:
+    """The split ``moodcast eval emotion`` scores by default: the validation split of a zip or
+    CSV, and a folder as it is (``<class>/<image>``, e.g. a split folder or expressions-dev)."""
+    return None if Path(path).is_dir() else split_names(path)[1]
+
+
+def load_splits(path: str | Path, size: int) -> tuple[FaceSet, FaceSet]:
+    """The training and validation splits of the data at ``path``."""
+    train_split, val_split = split_names(path)
+    return load(path, train_split, size), load(path, val_split, size)
 
 
 def read_ferplus_votes(votes_csv: str | Path) -> dict[str, np.ndarray]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from edge.emotion import EmotionClassifier, predict_probabilities
-from edge.metrics import ClassificationReport, classification_report
-from edge.runtime import ModelError
+from edge.errors import DatasetError, MissingExtraError, ModelError
+from evaluation.metrics import ClassificationReport, classification_report
 from training import data as fer
 
 
@@ -24,7 +24,7 @@ def predict(model_path: str | Path, images: np.ndarray, flip_average: bool = Tru
         try:
             import keras
         except ImportError:
-            raise SystemExit("a .keras model needs the workstation extra: pip install 'moodcast[train]'") from None
+            raise MissingExtraError("a .keras model", "train", "keras") from None
         try:
             model = keras.saving.load_model(path)
         except (OSError, ValueError) as exc:
@@ -43,10 +43,11 @@ def predict(model_path: str | Path, images: np.ndarray, flip_average: bool = Tru
 
 
 def model_input_size(model_path: str | Path) -> int:
+    """The crop side a model takes: read from a .tflite file; FER2013's own for a .keras model."""
     path = Path(model_path)
     if path.suffix == ".tflite":
         return EmotionClassifier.create_from_model_path(path).size
-    return 48
+    return fer.FER_SIZE
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def evaluate_emotion(
     if ferplus_votes is not None:
         index, labels = fer.ferplus_majority(faces, ferplus_votes)
         if len(index) == 0:
-            raise SystemExit(
+            raise DatasetError(
                 f"{ferplus_votes}: no crop of {data} has a FER+ majority (ferplus_labels.csv is keyed by "
                 "Kaggle paths; fer2013new.csv goes with fer2013.csv)"
             )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.errors import MissingExtraError
 from edge.labels import EMOTIONS
 
 
@@ -14,7 +15,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise SystemExit("plots need the workstation extra: pip install 'moodcast[train]'") from None
+        raise MissingExtraError("plots", "train", "matplotlib") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

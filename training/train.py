@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.errors import ConfigError, DatasetError, MissingExtraError, ModelError
 from edge.labels import EMOTIONS
-from edge.metrics import classification_report
+from evaluation.metrics import classification_report
 from training import data as fer
 from training.augment import AugmentConfig, augment, test_time_views
 
@@ -73,20 +74,20 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise ValueError(f"{where}: unknown training option(s) {unknown}; known: {sorted(known)}")
+            raise ConfigError(f"{where}: unknown training option(s) {unknown}; known: {sorted(known)}")
         aug = raw.get("augment", {})
         aug_known = {f.name for f in dataclasses.fields(AugmentConfig)}
         if isinstance(aug, dict) and set(aug) - aug_known:
-            raise ValueError(f"{where}: unknown augment option(s) {sorted(set(aug) - aug_known)}")
+            raise ConfigError(f"{where}: unknown augment option(s) {sorted(set(aug) - aug_known)}")
         values = {**raw, "augment": AugmentConfig(**aug) if isinstance(aug, dict) else aug}
         for name in ("widths", "teachers"):
             if name in values:
                 values[name] = tuple(values[name])
         for name in ("teacher_weight", "ferplus_weight"):
             if not 0 <= values.get(name, 0.5) <= 1:
-                raise ValueError(f"{where}: {name} must be between 0 and 1")
+                raise ConfigError(f"{where}: {name} must be between 0 and 1")
         if values.get("teacher_views", 2) not in (2, 8):
-            raise ValueError(f"{where}: teacher_views must be 2 or 8")
+            raise ConfigError(f"{where}: teacher_views must be 2 or 8")
         return cls(**values)
 
     def as_dict(self) -> dict:
@@ -100,22 +101,9 @@ def class_weight_vector(labels: np.ndarray, mode: str) -> np.ndarray:
         return np.ones(len(EMOTIONS))
     power = {"sqrt": 0.5, "balanced": 1.0}.get(mode)
     if power is None:
-        raise ValueError(f"class_weights must be 'sqrt', 'balanced' or 'none', not {mode!r}")
+        raise ConfigError(f"class_weights must be 'sqrt', 'balanced' or 'none', not {mode!r}")
     w = np.where(counts > 0, 1.0 / np.maximum(counts, 1) ** power, 0.0)
     return w / (w[labels].mean())
-
-
-def split_names(path: str | Path) -> tuple[str | None, str | None]:
-    """Training and validation split names for the form of data at ``path``."""
-    p = Path(path)
-    if p.suffix.lower() == ".csv":
-        return "Training", "PublicTest"
-    return "train", "test"
-
-
-def load_splits(path: str | Path, size: int) -> tuple[fer.FaceSet, fer.FaceSet]:
-    train_split, val_split = split_names(path)
-    return fer.load(path, train_split, size), fer.load(path, val_split, size)
 
 
 def import_keras():
@@ -125,13 +113,13 @@ def import_keras():
         import keras
     except ImportError as exc:
         if backend != "tensorflow" and exc.name != "keras":
-            raise SystemExit(
+            raise MissingExtraError(
                 f"KERAS_BACKEND={backend}, but Keras could not import it ({exc}): install that backend "
-                "(a GPU machine: pip install 'jax[cuda12]' or torch) or unset KERAS_BACKEND for TensorFlow"
+                "(a GPU machine: pip install 'jax[cuda12]' or torch) or unset KERAS_BACKEND for TensorFlow; "
+                "moodcast train",
+                "train",
             ) from None
-        raise SystemExit(
-            "moodcast train needs the workstation extra: pip install 'moodcast[train]' (TensorFlow, Keras, matplotlib)"
-        ) from None
+        raise MissingExtraError("moodcast train", "train", "keras") from None
     return keras
 
 
@@ -160,7 +148,7 @@ def load_trained(keras, path: str, option: str):
     try:
         return keras.saving.load_model(path)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"{option}: cannot load {path} ({exc})") from None
+        raise ModelError(f"{option}: cannot load {path} ({exc})") from None
 
 
 def start_from(keras, model, path: str) -> None:
@@ -168,7 +156,7 @@ def start_from(keras, model, path: str) -> None:
     try:
         model.set_weights(load_trained(keras, path, "init").get_weights())
     except ValueError as exc:
-        raise SystemExit(
+        raise ConfigError(
             f"init: {path} has another architecture than image_size, widths, convs_per_stage and dense "
             f"in the config ({exc})"
         ) from None
@@ -211,25 +199,25 @@ def train(
     state_file, last_file, best_file = out / "state.json", out / "last.keras", out / "best.keras"
     if resume:
         if not state_file.exists() or not last_file.exists():
-            raise SystemExit(f"{out}: nothing to resume (no state.json / last.keras); start without --resume")
+            raise ConfigError(f"{out}: nothing to resume (no state.json / last.keras); start without --resume")
         cfg = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
         state = json.loads(state_file.read_text())
     else:
         cfg = cfg or TrainConfig()
         if state_file.exists():
-            raise SystemExit(f"{out}: a run is already there; use --resume to continue it or pick another --out")
+            raise ConfigError(f"{out}: a run is already there; use --resume to continue it or pick another --out")
         state = {"epochs_done": 0, "best_val_accuracy": None, "wall_seconds": 0.0}
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2))
     keras.utils.set_random_seed(cfg.seed + state["epochs_done"])
 
     # Data
-    train_set, val_set = load_splits(data, cfg.image_size)
+    train_set, val_set = fer.load_splits(data, cfg.image_size)
     train_set, report = fer.clean(train_set, val_set)
     if cfg.ferplus_soft_labels:
         votes = fer.ferplus_votes_beside(data)
         if not votes.is_file():
-            raise SystemExit(f"ferplus_soft_labels: no {votes}; put FER+'s {votes.name} beside the data")
+            raise DatasetError(f"ferplus_soft_labels: no {votes}; put FER+'s {votes.name} beside the data")
         train_set = fer.attach_ferplus(train_set, votes)
     if cfg.limit:
         keep = np.random.default_rng(cfg.seed).permutation(len(train_set))[: cfg.limit]
@@ -243,7 +231,7 @@ def train(
         if cached.exists():
             taught = np.load(cached)
             if taught.shape != targets.shape:
-                raise SystemExit(
+                raise DatasetError(
                     f"{cached}: {taught.shape[0]} teacher targets for {len(targets)} training crops; "
                     "made for other data or another limit: delete it to recompute"
                 )
@@ -322,7 +310,7 @@ def train(
     probs = best.predict(val_x, batch_size=512, verbose=0)
     metrics = classification_report(val_set.labels, probs.argmax(axis=1)).as_dict()
     metrics.update(
-        split=str(split_names(data)[1]),
+        split=fer.split_names(data)[1],
         data=str(data),
         epochs_done=state["epochs_done"],
         wall_seconds=round(state["wall_seconds"], 1),

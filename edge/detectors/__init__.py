@@ -1,64 +1,66 @@
-"""Face detectors, one small class per backend behind :class:`~edge.detectors.base.FaceDetector`."""
+"""Face detectors: one small class per backend behind :class:`~edge.detectors.base.FaceDetector`,
+found by name in :data:`BACKENDS` and built from one :class:`DetectorOptions`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from edge.detectors.base import Box, Face, FaceDetector
+from edge.detectors.blazeface import BlazeFaceFull, BlazeFaceShort
+from edge.detectors.mtcnn import Mtcnn
+from edge.detectors.refined import BlazeFaceOnet, RefinedOptions
+from edge.errors import ConfigError
+from edge.paths import MODELS_DIR
 
-__all__ = ["BACKENDS", "DEFAULT_THRESHOLDS", "Box", "Face", "FaceDetector", "create_detector", "model_files"]
+__all__ = ["BACKENDS", "Box", "DetectorOptions", "Face", "FaceDetector", "create_detector", "default_threshold"]
 
-# The model files each backend needs, by their shipped names.
-BACKENDS: dict[str, tuple[str, ...]] = {
-    "blazeface-onet": ("blazeface_full.tflite", "mtcnn_rnet.tflite", "mtcnn_onet.tflite"),
-    "blazeface-full": ("blazeface_full.tflite",),
-    "blazeface-short": ("blazeface_short.tflite",),
-    "mtcnn": ("mtcnn_pnet.tflite", "mtcnn_rnet.tflite", "mtcnn_onet.tflite"),
-}
-
-# Operating score threshold of each backend when the config leaves it at 0 (MTCNN: its O-Net's).
-DEFAULT_THRESHOLDS = {"blazeface-onet": 0.5, "blazeface-full": 0.5, "blazeface-short": 0.5, "mtcnn": 0.8}
+BACKENDS = {cls.name: cls for cls in (BlazeFaceOnet, BlazeFaceFull, BlazeFaceShort, Mtcnn)}
 
 
-def model_files(name: str, models: str | Path) -> list[Path]:
-    """``models`` is a folder holding the backend's files, or (one-file backends) the file itself."""
-    if name not in BACKENDS:
-        raise ValueError(f"detector.name: unknown detector {name!r}; choose from {', '.join(BACKENDS)}")
-    models = Path(models)
-    if models.suffix == ".tflite":
-        if len(BACKENDS[name]) > 1:
-            raise ValueError(f"detector.model: {name} needs a folder with {', '.join(BACKENDS[name])}, not one file")
-        return [models]
-    return [models / f for f in BACKENDS[name]]
+@dataclass(frozen=True)
+class DetectorOptions:
+    """The ``[detector]`` settings: which backend, its files, and what it keeps."""
+
+    name: str = BlazeFaceOnet.name
+    model: str = ""  # "" = the shipped models; else a folder with the backend's files (or the one .tflite)
+    score_threshold: float = 0.0  # 0 = the backend's default
+    max_faces: int = 10
+    # blazeface-onet: BlazeFace score a face needs to be checked by R-Net and O-Net
+    proposal_floor: float = RefinedOptions.proposal_floor
+
+    def __post_init__(self):
+        if self.name not in BACKENDS:
+            raise ConfigError(f"name: must be one of {', '.join(BACKENDS)}, got {self.name!r}")
+        if not 0 <= self.score_threshold < 1:
+            raise ConfigError(f"score_threshold: must be between 0 and 1 (0: default), got {self.score_threshold!r}")
+        if not 0 < self.proposal_floor < 1:
+            raise ConfigError(f"proposal_floor: must be between 0 and 1, got {self.proposal_floor!r}")
+        if self.max_faces < 1:
+            raise ConfigError(f"max_faces: must be at least 1, got {self.max_faces!r}")
+
+    @property
+    def threshold(self) -> float:
+        """The score threshold in force: the configured one, else the backend's default."""
+        return self.score_threshold or default_threshold(self.name)
+
+    def model_files(self) -> list[Path]:
+        """The backend's files: from the folder ``model`` (default: the shipped models), or
+        ``model`` itself for a one-file backend."""
+        files = BACKENDS[self.name].model_files
+        folder = Path(self.model) if self.model else MODELS_DIR
+        if folder.suffix == ".tflite":
+            if len(files) > 1:
+                raise ConfigError(f"model: {self.name} needs a folder with {', '.join(files)}, not one file")
+            return [folder]
+        return [folder / f for f in files]
 
 
-def create_detector(
-    name: str,
-    models: str | Path,
-    score_threshold: float = 0.5,
-    num_threads: int = 1,
-    max_faces: int = 10,
-    proposal_floor: float = 0.05,
-) -> FaceDetector:
-    """The backend called ``name``, its model files taken from ``models`` (see model_files);
-    a ``score_threshold`` of 0 means the backend's default; ``proposal_floor``: blazeface-onet only."""
-    files = model_files(name, models)
-    score_threshold = score_threshold or DEFAULT_THRESHOLDS[name]
-    if name in ("blazeface-short", "blazeface-full"):
-        from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+def default_threshold(name: str) -> float:
+    """The operating score threshold of backend ``name`` when the config leaves it at 0."""
+    return BACKENDS[name].default_score_threshold
 
-        return BlazeFace(
-            BlazeFaceOptions(
-                files[0], name.split("-")[1], score_threshold, num_threads=num_threads, max_faces=max_faces
-            )
-        )
-    if name == "blazeface-onet":
-        from edge.detectors.refined import BlazeFaceOnet, RefinedOptions
 
-        return BlazeFaceOnet(
-            RefinedOptions(*files, score_threshold, proposal_floor, num_threads=num_threads, max_faces=max_faces)
-        )
-    from edge.detectors.mtcnn import Mtcnn, MtcnnOptions
-
-    thresholds = (0.6, 0.7, score_threshold)
-    return Mtcnn(MtcnnOptions(*files, thresholds=thresholds, num_threads=num_threads, max_faces=max_faces))
+def create_detector(options: DetectorOptions, num_threads: int = 1) -> FaceDetector:
+    """The backend ``options.name`` on its model files."""
+    return BACKENDS[options.name].from_options(options.model_files(), options, num_threads)

@@ -40,15 +40,27 @@ class FaceDetector(Protocol):
     def detect(self, rgb: np.ndarray) -> list[Face]: ...
 
 
+def overlap_matrix(a: np.ndarray, b: np.ndarray, method: str = "union") -> np.ndarray:
+    """Pairwise overlap of boxes ``(N, 4)`` and ``(M, 4)`` given as corners x1, y1, x2, y2: IoU
+    (``"union"``) or the intersection over the smaller area (``"min"``)."""
+    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None] - inter
+    denom = np.minimum(area_a[:, None], area_b[None]) if method == "min" else union
+    return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
+
+
+def corners(boxes: np.ndarray) -> np.ndarray:
+    """x, y, w, h boxes as x1, y1, x2, y2."""
+    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:4]], axis=1)
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU between boxes ``(N, 4)`` and ``(M, 4)`` given as x, y, w, h."""
-    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return overlap_matrix(corners(a), corners(b))
 
 
 def weighted_nms(

@@ -10,12 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
 
 from edge.detectors.base import Box, Face, weighted_nms
 from edge.runtime import TFLiteModel
+
+if TYPE_CHECKING:
+    from edge.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class BlazeFace:
 
     @classmethod
     def create_from_model_path(cls, path: str | Path, variant: str = "short", **kwargs) -> BlazeFace:
-        return cls(BlazeFaceOptions(Path(path), variant, **kwargs))
+        return cls(BlazeFaceOptions(model=Path(path), variant=variant, **kwargs))
 
     def letterbox(self, rgb: np.ndarray) -> tuple[float, float, float]:
         """Fill the input canvas (``self.canvas``); return the scale and padding that map it back
@@ -137,3 +141,32 @@ class BlazeFace:
             points = tuple((float(kx), float(ky)) for kx, ky in (kps.reshape(-1, 2) - pad) / scale)
             faces.append(Face(Box(float(x), float(y), float(box[2] / scale), float(box[3] / scale)), score, points))
         return faces
+
+
+class BlazeFaceShort(BlazeFace):
+    """Short range, the backend ``blazeface-short``: faces within ~2 m."""
+
+    name = "blazeface-short"
+    variant: ClassVar[str] = "short"
+    model_files: ClassVar[tuple[str, ...]] = ("blazeface_short.tflite",)
+    default_score_threshold: ClassVar[float] = BlazeFaceOptions.score_threshold
+
+    @classmethod
+    def from_options(cls, files: list[Path], options: DetectorOptions, num_threads: int) -> BlazeFace:
+        return cls(
+            BlazeFaceOptions(
+                model=files[0],
+                variant=cls.variant,
+                score_threshold=options.threshold,
+                num_threads=num_threads,
+                max_faces=options.max_faces,
+            )
+        )
+
+
+class BlazeFaceFull(BlazeFaceShort):
+    """Full range, the backend ``blazeface-full``: smaller faces further away."""
+
+    name = "blazeface-full"
+    variant: ClassVar[str] = "full"
+    model_files: ClassVar[tuple[str, ...]] = ("blazeface_full.tflite",)

@@ -10,12 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
 
-from edge.detectors.base import Box, Face
+from edge.detectors.base import Box, Face, overlap_matrix
 from edge.runtime import TFLiteModel, dequantize, quantize
+
+if TYPE_CHECKING:
+    from edge.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)
@@ -30,27 +34,13 @@ class MtcnnOptions:
     max_faces: int = 20
 
 
-def _corners_iou(boxes: np.ndarray, method: str) -> np.ndarray:
-    """Pairwise overlap of x1, y1, x2, y2 boxes: IoU ("union") or over the smaller area ("min")."""
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    w = np.clip(
-        np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - np.maximum(boxes[:, None, 0], boxes[None, :, 0]), 0, None
-    )
-    h = np.clip(
-        np.minimum(boxes[:, None, 3], boxes[None, :, 3]) - np.maximum(boxes[:, None, 1], boxes[None, :, 1]), 0, None
-    )
-    inter = w * h
-    denom = np.minimum(area[:, None], area[None]) if method == "min" else area[:, None] + area[None] - inter
-    return np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
-
-
 def nms(rows: np.ndarray, threshold: float, method: str = "union", sort: bool = True) -> np.ndarray:
     """Rows ``[x1, y1, x2, y2, score, ...]``: keep each that no better-scored kept row overlaps."""
     if len(rows) == 0:
         return rows
     if sort:
         rows = rows[np.argsort(-rows[:, 4], kind="stable")]
-    overlap = _corners_iou(rows[:, :4], method)
+    overlap = overlap_matrix(rows[:, :4], rows[:, :4], method)
     keep = np.ones(len(rows), bool)
     for i in range(len(rows)):
         if keep[i]:
@@ -146,7 +136,11 @@ class RNet:
 
 
 class Mtcnn:
+    """The backend ``mtcnn``; its score threshold is O-Net's (the last of ``thresholds``)."""
+
     name = "mtcnn"
+    model_files: ClassVar[tuple[str, ...]] = ("mtcnn_pnet.tflite", "mtcnn_rnet.tflite", "mtcnn_onet.tflite")
+    default_score_threshold: ClassVar[float] = MtcnnOptions.thresholds[2]
 
     def __init__(self, options: MtcnnOptions):
         self.options = options
@@ -158,10 +152,21 @@ class Mtcnn:
 
     @classmethod
     def create_from_model_dir(cls, folder: str | Path, **kwargs) -> Mtcnn:
-        folder = Path(folder)
+        pnet, rnet, onet = (Path(folder) / f for f in cls.model_files)
+        return cls(MtcnnOptions(pnet=pnet, rnet=rnet, onet=onet, **kwargs))
+
+    @classmethod
+    def from_options(cls, files: list[Path], options: DetectorOptions, num_threads: int) -> Mtcnn:
+        pnet, rnet, onet = files
+        thresholds = (*MtcnnOptions.thresholds[:2], options.threshold)
         return cls(
             MtcnnOptions(
-                folder / "mtcnn_pnet.tflite", folder / "mtcnn_rnet.tflite", folder / "mtcnn_onet.tflite", **kwargs
+                pnet=pnet,
+                rnet=rnet,
+                onet=onet,
+                thresholds=thresholds,
+                num_threads=num_threads,
+                max_faces=options.max_faces,
             )
         )
 

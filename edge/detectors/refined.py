@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from edge.detectors.base import Box, Face
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
 from edge.detectors.mtcnn import ONet, RNet, to_square
 from edge.runtime import TFLiteModel
+
+if TYPE_CHECKING:
+    from edge.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)
@@ -38,21 +42,40 @@ class RefinedOptions:
 
 
 class BlazeFaceOnet:
+    """The backend ``blazeface-onet`` (the default)."""
+
     name = "blazeface-onet"
+    model_files: ClassVar[tuple[str, ...]] = ("blazeface_full.tflite", "mtcnn_rnet.tflite", "mtcnn_onet.tflite")
+    default_score_threshold: ClassVar[float] = RefinedOptions.score_threshold
 
     def __init__(self, options: RefinedOptions):
         self.options = options
         self.proposer = BlazeFace(
             BlazeFaceOptions(
-                options.blazeface,
-                "full",
-                options.proposal_floor,
+                model=options.blazeface,
+                variant="full",
+                score_threshold=options.proposal_floor,
                 num_threads=options.num_threads,
                 max_faces=options.max_proposals,
             )
         )
         self.rnet = RNet(options.rnet, options.num_threads)
         self.onet = ONet(options.onet, options.num_threads)
+
+    @classmethod
+    def from_options(cls, files: list[Path], options: DetectorOptions, num_threads: int) -> BlazeFaceOnet:
+        blazeface, rnet, onet = files
+        return cls(
+            RefinedOptions(
+                blazeface=blazeface,
+                rnet=rnet,
+                onet=onet,
+                score_threshold=options.threshold,
+                proposal_floor=options.proposal_floor,
+                num_threads=num_threads,
+                max_faces=options.max_faces,
+            )
+        )
 
     @property
     def model(self) -> TFLiteModel:

@@ -7,27 +7,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.sources.base import Frame, FrameSource, SourceError
+from edge.sources.base import Frame, FrameSource, SourceError, SourceOptions
 from edge.sources.images import IMAGE_SUFFIXES, ImageSource
 from edge.sources.opencv import OpenCVSource
 from edge.sources.picamera import Picamera2Source
 
-__all__ = ["Frame", "FrameSource", "ResilientSource", "SourceError", "open_source"]
+__all__ = ["Frame", "FrameSource", "ResilientSource", "SourceError", "SourceOptions", "open_source"]
 
 
-def open_source(
-    uri: str, width: int = 640, height: int = 480, loop: bool = False, realtime: bool = True, fps: float = 0.0
-) -> FrameSource:
-    """``picamera2[:N]``, a camera index, ``/dev/videoN``, a stream URL, a video file, an image or a folder."""
+def open_source(options: SourceOptions) -> FrameSource:
+    """``options.uri``: ``picamera2[:N]``, a camera index, ``/dev/videoN``, a stream URL, a video
+    file, an image or a folder."""
+    uri = options.uri
     if uri == "picamera2" or uri.startswith("picamera2:"):
         index = uri.partition(":")[2] or "0"
         if not index.isdigit():
             raise SourceError(f"{uri}: expected picamera2 or picamera2:<camera number>")
-        return Picamera2Source(int(index), width, height)
+        return Picamera2Source(int(index), options.width, options.height)
     path = Path(uri)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path, loop, fps)
-    return OpenCVSource(uri, width, height, loop, realtime)
+        return ImageSource(path, options.loop)
+    return OpenCVSource(uri, options.width, options.height, options.loop, options.realtime)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ResilientSource:
         self,
         factory: Callable[[], FrameSource],
         on_failure: Callable[[SourceFailure], None],
-        max_backoff_s: float = 30.0,
+        max_backoff_s: float = SourceOptions.retry_max_s,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
     ):

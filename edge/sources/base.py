@@ -8,9 +8,31 @@ from typing import Protocol
 
 import numpy as np
 
+from edge.errors import ConfigError, SourceError
+from edge.paths import SAMPLES_DIR
 
-class SourceError(RuntimeError):
-    """A source that cannot be opened or stopped delivering; the message says what to check."""
+__all__ = ["Frame", "FrameSource", "SourceError", "SourceOptions"]
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """The ``[source]`` settings: where frames come from and how fast they are taken."""
+
+    uri: str = str(SAMPLES_DIR / "astronaut.avi")  # picamera2[:N], camera index, /dev/videoN, URL, file, folder
+    fps_cap: float = 10.0  # frames per second processed at most; 0 = no cap
+    loop: bool = False  # repeat a video file or image folder at its end
+    realtime: bool = True  # play a video file at its own frame rate
+    width: int = 640  # requested from cameras
+    height: int = 480
+    retry_max_s: float = 30.0  # longest wait between reopen attempts of a failed source
+
+    def __post_init__(self):
+        if self.fps_cap < 0:
+            raise ConfigError(f"fps_cap: must be >= 0, got {self.fps_cap!r}")
+        if self.width < 1 or self.height < 1:
+            raise ConfigError(f"width, height: must be at least 1, got {self.width}x{self.height}")
+        if self.retry_max_s <= 0:
+            raise ConfigError(f"retry_max_s: must be > 0, got {self.retry_max_s!r}")
 
 
 @dataclass(frozen=True)

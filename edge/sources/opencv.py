@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from edge.sources.base import Frame, SourceError
+from edge.sources.base import Frame, SourceError, SourceOptions
 
 
 def is_camera(uri: str) -> bool:
@@ -29,7 +29,14 @@ class OpenCVSource:
 
     name = "opencv"
 
-    def __init__(self, uri: str, width: int = 640, height: int = 480, loop: bool = False, realtime: bool = True):
+    def __init__(
+        self,
+        uri: str,
+        width: int = SourceOptions.width,
+        height: int = SourceOptions.height,
+        loop: bool = False,
+        realtime: bool = True,
+    ):
         self.uri = uri
         self.live = is_camera(uri) or is_stream(uri)
         if not self.live and not Path(uri).is_file():

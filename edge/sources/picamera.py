@@ -7,7 +7,7 @@ import importlib
 import time
 from collections.abc import Iterator
 
-from edge.sources.base import Frame, SourceError
+from edge.sources.base import Frame, SourceError, SourceOptions
 
 INSTALL_HINT = (
     "Picamera2 is not importable. On Raspberry Pi OS: sudo apt install python3-picamera2, "
@@ -18,7 +18,7 @@ INSTALL_HINT = (
 class Picamera2Source:
     name = "picamera2"
 
-    def __init__(self, camera: int = 0, width: int = 640, height: int = 480):
+    def __init__(self, camera: int = 0, width: int = SourceOptions.width, height: int = SourceOptions.height):
         # A missing module is a setup mistake, reported at once; a missing camera is retried.
         try:
             self._module = importlib.import_module("picamera2")

@@ -1,0 +1,32 @@
+"""moodcast's errors: each says what is wrong and what to do; only ``main`` turns them into exit codes."""
+
+from __future__ import annotations
+
+
+class MoodcastError(Exception):
+    """Base of every error moodcast reports to its user (exit code 1 unless a subclass says)."""
+
+
+class ConfigError(MoodcastError, ValueError):
+    """A bad key or value; the message starts with the key (exit code 2)."""
+
+
+class ModelError(MoodcastError, RuntimeError):
+    """A model that cannot be used; the message names the file and what to do."""
+
+
+class SourceError(MoodcastError, RuntimeError):
+    """A source that cannot be opened or stopped delivering; the message says what to check."""
+
+
+class DatasetError(MoodcastError, ValueError):
+    """A data set that cannot be read; the message names the file."""
+
+
+class MissingExtraError(MoodcastError, ImportError):
+    """A command needs an optional part that is not installed; the message names the extra."""
+
+    def __init__(self, what: str, extra: str, missing: str = ""):
+        because = f" ({missing} is missing)" if missing else ""
+        super().__init__(f"{what} needs the [{extra}] extra{because}: pip install 'moodcast[{extra}]'")
+        self.extra = extra
