@@ -47,9 +47,11 @@ def test_example_config_documents_every_key_with_its_default():
 
 def test_environment_overrides_file_and_flags_override_environment(tmp_path):
     conf = tmp_path / "c.toml"
-    conf.write_text("[mqtt]\nhost = 'from-file'\nport = 1884\n")
-    config = load(conf, {"mqtt": {"port": "1885"}}, environ={"MOODCAST_MQTT_HOST": "from-env"})
-    assert config.mqtt.host == "from-env" and config.mqtt.port == 1885
+    conf.write_text("[mqtt]\nhost = 'from-file'\nport = 1884\nqos = 0\n")
+    env = {"MOODCAST_MQTT_HOST": "from-env", "MOODCAST_MQTT_PORT": "1886"}
+    config = load(conf, {"mqtt": {"port": "1885"}}, environ=env)
+    assert (config.mqtt.host, config.mqtt.port, config.mqtt.qos) == ("from-env", 1885, 0)
+    assert load(conf, environ=env).mqtt.port == 1886
 
 
 @pytest.mark.parametrize(

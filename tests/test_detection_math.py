@@ -7,6 +7,7 @@ from edge.detectors.base import iou_matrix, weighted_nms
 from edge.detectors.blazeface import VARIANTS, shrink, ssd_anchors
 from edge.detectors.mtcnn import nms, to_square
 from evaluation.detection import BoxAdjust, average_precision, match, score_detections
+from evaluation.metrics import classification_report
 
 
 @pytest.mark.parametrize("variant, width, height, count", [("short", 128, 128, 896), ("full", 192, 192, 2304)])
@@ -52,6 +53,25 @@ def test_average_precision_all_point():
         [(np.array([[0, 0, 10, 10]], float), np.array([0.9]), np.array([[0, 0, 10, 10]], float))], 0.5
     )
     assert scores.ap50 == pytest.approx(1.0) and scores.recall == 1.0 and scores.fp_per_image == 0.0
+    # Interpolated: the precision at each recall is the best at that recall or beyond. Hit, miss,
+    # miss, hit, hit over three faces: raw precisions 1, 1/2, 1/3, 1/2, 3/5 -> 1, 3/5, 3/5.
+    ap = average_precision(np.array([True, False, False, True, True]), np.linspace(0.9, 0.5, 5), 3)
+    assert ap == pytest.approx((1 + 3 / 5 + 3 / 5) / 3)
+
+
+def test_classification_report_scores_a_known_confusion():
+    # Classes 0-2 of seven; class 1 is never predicted, classes 3-6 never occur.
+    truth = np.array([0, 0, 0, 1, 1, 2])
+    pred = np.array([0, 0, 2, 0, 2, 2])
+    report = classification_report(truth, pred)
+    assert report.n == 6 and report.accuracy == pytest.approx(3 / 6)
+    angry, disgust, fear = (report.per_class[k] for k in ("angry", "disgust", "fear"))
+    assert (angry.precision, angry.recall, angry.support) == (pytest.approx(2 / 3), pytest.approx(2 / 3), 3)
+    assert (disgust.precision, disgust.recall, disgust.f1) == (0.0, 0.0, 0.0)
+    assert (fear.precision, fear.recall) == (pytest.approx(1 / 3), 1.0)
+    # Macro-F1 over the classes that occur (absent classes would drag it down for no reason).
+    assert report.macro_f1 == pytest.approx((2 / 3 + 0 + 0.5) / 3)
+    assert report.confusion[0][:3] == [2, 0, 1] and report.confusion[1][:3] == [1, 0, 1]
 
 
 def test_box_adjust_scales_about_the_centre_and_shifts():

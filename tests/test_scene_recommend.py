@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from edge.contract import Topics, discovery_payload, parse_command
 from edge.errors import ConfigError
 from edge.labels import EMOTIONS
-from edge.recommend import GenreRecommender, RecommendOptions
+from edge.recommend import STRATEGIES, GenreRecommender, RecommendOptions
 from edge.scene import SceneFace, SceneOptions, SceneTracker, valence_arousal
 
 
@@ -108,3 +109,40 @@ def test_bad_options_name_the_key():
         RecommendOptions(match={e: "polka" for e in EMOTIONS})
     with pytest.raises(ConfigError, match="mode: must be 'largest' or 'room'"):
         SceneOptions(mode="crowd")
+
+
+@pytest.mark.parametrize(
+    "key, text, value",
+    [
+        ("enabled", "ON", True),  # what Home Assistant's switch sends (discovery: payload_on)
+        ("enabled", "OFF", False),
+        ("enabled", " true\n", True),
+        ("enabled", "no", False),
+        ("enabled", "1", True),
+        ("strategy", "uplift", "uplift"),
+    ],
+)
+def test_commands_parse(key, text, value):
+    assert parse_command(key, text.encode()) == (key, value)
+
+
+@pytest.mark.parametrize(
+    "key, text, words",
+    [
+        ("enabled", "maybe", "enabled: must be ON/OFF or true/false, got 'maybe'"),
+        ("strategy", "shuffle", "strategy: must be 'match' or 'uplift', got 'shuffle'"),
+        ("volume", "11", "unknown setting 'volume'; settable: strategy, enabled"),
+    ],
+)
+def test_bad_commands_say_why(key, text, words):
+    with pytest.raises(ValueError) as info:
+        parse_command(key, text.encode())
+    assert str(info.value) == words
+
+
+def test_home_assistant_controls_send_what_the_daemon_accepts():
+    components = discovery_payload("pi", Topics("moodcast/pi"), 1)["cmps"]
+    switch, select = components["moodcast_pi_enabled"], components["moodcast_pi_strategy"]
+    assert parse_command("enabled", switch["payload_on"].encode())[1] is True
+    assert parse_command("enabled", switch["payload_off"].encode())[1] is False
+    assert [parse_command("strategy", o.encode())[1] for o in select["options"]] == list(STRATEGIES)
