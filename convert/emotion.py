@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from convert.tf import tensorflow
 from edge.emotion import EmotionOptions, predict_probabilities
 from edge.errors import ConfigError, MissingExtraError, ModelError
 from edge.labels import EMOTIONS
@@ -58,14 +59,6 @@ class EmotionConversion:
     seconds: float
 
 
-def _tf():
-    try:
-        import tensorflow as tf
-    except ImportError:
-        raise MissingExtraError("moodcast convert", "train", "tensorflow") from None
-    return tf
-
-
 def stratified_sample(faces: fer.FaceSet, n: int, seed: int) -> np.ndarray:
     """About ``n`` crops with every class in its training proportion (at least a few each)."""
     rng = np.random.default_rng(seed)
@@ -78,7 +71,7 @@ def stratified_sample(faces: fer.FaceSet, n: int, seed: int) -> np.ndarray:
 
 
 def to_tflite(model, mode: str, calibration: np.ndarray | None) -> bytes:
-    tf = _tf()
+    tf = tensorflow()
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if mode == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -135,7 +128,7 @@ def to_tflite_aeq(model, calibration: np.ndarray) -> bytes:
         from ai_edge_quantizer import quantizer, recipe
     except ImportError:
         raise MissingExtraError("--quantizer aeq", "train", "ai-edge-quantizer") from None
-    tf = _tf()
+    tf = tensorflow()
     float_model = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "float.tflite", Path(tmp) / "int8.tflite"
@@ -171,7 +164,7 @@ def convert_emotion(
 ) -> EmotionConversion:
     """Convert, then measure float vs quantized on the validation split of ``calib``'s data."""
     started = time.monotonic()
-    tf = _tf()
+    tf = tensorflow()
     import keras  # installed with TensorFlow
 
     model_path, out = Path(model_path), Path(out)

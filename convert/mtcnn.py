@@ -13,6 +13,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from convert.tf import tensorflow
 from edge.errors import MissingExtraError, ModelError
 
 SOURCE = {"package": "mtcnn", "version": "1.0.0", "licence": "MIT", "folder": "mtcnn/assets/weights"}
@@ -99,7 +100,8 @@ def read_weights(net: str, source: str | Path | None) -> tuple[list, bytes]:
 def convert_mtcnn(out_dir: str | Path, source: str | Path | None = None) -> dict:
     """Write ``mtcnn_{pnet,rnet,onet}.tflite`` to ``out_dir``; returns what the card records."""
     import numpy as np
-    import tensorflow as tf
+
+    tf = tensorflow()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,9 @@
-"""HTTP API (Flask, the ``[api]`` extra): ``POST /v1/analyze`` and ``GET /healthz``.
+"""HTTP API (Flask on the waitress WSGI server, the ``[api]`` extra): ``POST /v1/analyze`` and
+``GET /healthz``.
 
-Loopback by default. Bad input gets a JSON error with 400/413/415, never a stack trace.
+Loopback by default. Bad input gets a JSON error with 400/413/415, never a stack trace. waitress
+reads requests asynchronously (a slow client holds no worker thread), refuses a body over the
+limit from its Content-Length before reading it, and closes idle connections.
 """
 
 from __future__ import annotations
@@ -8,10 +11,9 @@ from __future__ import annotations
 import threading
 
 from edge.config import Config
-from edge.errors import MissingExtraError
+from edge.errors import MissingExtraError, SourceError
 from edge.pipeline import Pipeline
-from edge.sources.base import SourceError
-from edge.sources.images import decode_image
+from edge.sources.images import ImageTooLarge, decode
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/bmp", "image/tiff", "image/webp", "application/octet-stream")
 
@@ -61,11 +63,33 @@ def create_app(config: Config, pipeline: Pipeline | None = None):
         if not data:
             return error(400, "empty body: send the image bytes")
         try:
-            rgb = decode_image(data, name)
+            image = decode(data, name, config.source.max_image_pixels, config.source.max_image_side)
+        except ImageTooLarge as exc:
+            return error(413, str(exc))
         except SourceError as exc:
             return error(400, str(exc))
         with lock:
-            result = pipeline.process(rgb)
-        return jsonify({"image": name, "width": rgb.shape[1], "height": rgb.shape[0], **result.as_dict()})
+            result = pipeline.process(image.rgb)
+        body = {"image": name, "width": image.width, "height": image.height}
+        return jsonify({**body, **result.as_dict(box_scale=1 / image.scale)})
 
     return app
+
+
+def serve(config: Config, host: str, port: int, threads: int = 4, channel_timeout_s: int = 30) -> None:
+    """Serve the API with waitress until interrupted; inference runs one request at a time."""
+    try:
+        import waitress
+    except ImportError as exc:
+        raise MissingExtraError("moodcast serve", "api", exc.name or "waitress") from None
+    waitress.serve(
+        create_app(config),
+        host=host,
+        port=port,
+        threads=threads,
+        channel_timeout=channel_timeout_s,
+        max_request_body_size=int(config.api.max_body_mb * 1024 * 1024),
+        max_request_header_size=64 * 1024,
+        ident="moodcast",
+        clear_untrusted_proxy_headers=True,
+    )

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 
 from edge.config import Config
+from edge.errors import SourceError
 from edge.pipeline import Pipeline
-from edge.sources.base import SourceError
 from edge.sources.images import IMAGE_SUFFIXES, decode_image
 
 STAGES = ("decode", "detect", "classify", "recommend")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -37,20 +38,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from edge.annotate import draw
     from edge.pipeline import Pipeline
-    from edge.sources.images import read_image
+    from edge.sources.images import decode, read_bytes
 
     config = load_config(args)
     pipeline = Pipeline.from_config(config, still=True)
+    limits = (config.source.max_image_pixels, config.source.max_image_side)
     results, failed = [], 0
     for image in args.images:
         try:
-            rgb = read_image(image)
+            decoded = decode(read_bytes(image), str(image), *limits)
         except SourceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
             continue
+        rgb = decoded.rgb
         result = pipeline.process(rgb)
-        entry = {"image": str(image), "width": rgb.shape[1], "height": rgb.shape[0], **result.as_dict()}
+        entry = {"image": str(image), "width": decoded.width, "height": decoded.height}
+        entry.update(result.as_dict(box_scale=1 / decoded.scale))
         results.append(entry)
         if args.annotate:
             out_dir = Path(args.annotate)
@@ -77,7 +81,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from edge.bench import run_bench
 
-    config = load_config(args, {"runtime": {"threads": args.threads}})
+    config = load_config(args, {"runtime": {"threads": args.threads}} if args.threads else None)
     report = run_bench(config, args.input, args.frames)
     print(report.format())
     if args.json:
@@ -86,19 +90,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from edge.api import create_app
+    from edge.api import serve
 
     config = load_config(args)
     host = args.host or config.api.host
     port = args.port or config.api.port
-    app = create_app(config)
-    print(f"moodcast API on http://{host}:{port} (POST /v1/analyze, GET /healthz)")
-    app.run(host=host, port=port, threaded=False)
+    print(f"moodcast API on http://{host}:{port} (POST /v1/analyze, GET /healthz)", flush=True)
+    serve(config, host, port)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from edge.daemon import run_daemon
+    from edge.daemon import Ending, run_daemon
 
     flags: dict[str, dict] = {}
     for key, section, name in (
@@ -113,7 +116,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.loop:
         flags.setdefault("source", {})["loop"] = True
     config = load_config(args, flags)
-    return run_daemon(config, max_frames=args.max_frames)
+    if run_daemon(config, max_frames=args.max_frames) is Ending.RELOAD:
+        # The same command in the same process (systemd keeps its PID): every file read anew.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, sys.orig_argv)
+    return 0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -134,13 +142,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_analyze)
 
     p = with_config(sub.add_parser("serve", help="HTTP API (needs the [api] extra)"))
-    p.add_argument("--host", help="default 127.0.0.1 (loopback only)")
+    p.add_argument("--host", help=f"default {cfg.ApiConfig.host} (api.host)")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
     p = with_config(sub.add_parser("bench", help="per-stage latency, fps and memory"))
     p.add_argument("--input", default=str(SAMPLES_DIR / "astronaut.jpg"), help="image or video")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, help="interpreter threads (default: runtime.threads)")
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)

@@ -20,30 +20,29 @@ from pathlib import Path
 from edge.detectors import DetectorOptions
 from edge.emotion import EmotionOptions
 from edge.errors import ConfigError
+from edge.parsing import parse_bool
 from edge.recommend import RecommendOptions
 from edge.scene import SceneOptions
 from edge.sources.base import SourceOptions
 
-__all__ = ["Config", "ConfigError", "load", "merge", "parse_assignment", "parse_bool"]
+__all__ = ["Config", "ConfigError", "load", "merge", "parse_assignment"]
 
 # MOODCAST_* variables that are not config keys: the secret (read where it is used) and the log level.
 NOT_SETTINGS = ("MOODCAST_MQTT_PASSWORD", "MOODCAST_LOG")
-TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
-def parse_bool(text: str) -> bool:
-    """``on``/``true``/``yes``/``1`` or ``off``/``false``/``no``/``0``, any case; ValueError otherwise."""
-    lowered = text.strip().lower()
-    if lowered in TRUE_WORDS:
-        return True
-    if lowered in FALSE_WORDS:
-        return False
-    raise ValueError(f"expected true or false, got {text!r}")
 
 
 def require(ok: bool, key: str, expected: str, value: object) -> None:
     if not ok:
         raise ConfigError(f"{key}: must be {expected}, got {value!r}")
+
+
+def require_topic_level(value: str, key: str, empty_ok: bool = True) -> None:
+    """An MQTT topic part we publish under: no wildcards, no leading or trailing ``/``."""
+    if not value:
+        require(empty_ok, key, "set", value)
+        return
+    bad = any(c in value for c in "#+\0") or value.startswith("/") or value.endswith("/") or "//" in value
+    require(not bad, key, "a topic without '#', '+', empty levels or a leading or trailing '/'", value)
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,20 @@ class MqttConfig:
     reconnect_max_s: float = 30.0
 
     def __post_init__(self):
+        require(bool(self.host.strip()), "host", "a host name or address", self.host)
         require(0 < self.port < 65536, "port", "a port number 1-65535", self.port)
+        require_topic_level(self.device_id, "device_id")
+        require("/" not in self.device_id, "device_id", "one topic level (no '/')", self.device_id)
+        require_topic_level(self.prefix, "prefix")
+        require_topic_level(self.discovery_prefix, "discovery_prefix", empty_ok=False)
         require(self.protocol in ("5", "3.1.1"), "protocol", "'5' or '3.1.1'", self.protocol)
+        require(5 <= self.keepalive <= 65535, "keepalive", "5-65535 seconds", self.keepalive)
         require(self.qos in (0, 1, 2), "qos", "0, 1 or 2", self.qos)
-        require(self.keepalive >= 5, "keepalive", "at least 5 seconds", self.keepalive)
-        require(self.queue_size >= 1, "queue_size", "at least 1", self.queue_size)
         require(self.heartbeat_s > 0, "heartbeat_s", "> 0", self.heartbeat_s)
+        require(self.stats_interval_s > 0, "stats_interval_s", "> 0", self.stats_interval_s)
+        require(self.faces_interval_s >= 0, "faces_interval_s", ">= 0", self.faces_interval_s)
+        require(self.queue_size >= 1, "queue_size", "at least 1", self.queue_size)
+        require(self.reconnect_max_s >= 1, "reconnect_max_s", "at least 1 second", self.reconnect_max_s)
         if self.tls and self.cert_file and not self.key_file:
             raise ConfigError("key_file: needed with mqtt.cert_file")
 
@@ -88,6 +95,7 @@ class ApiConfig:
     max_body_mb: float = 10.0
 
     def __post_init__(self):
+        require(bool(self.host.strip()), "host", "a host name or address", self.host)
         require(0 < self.port < 65536, "port", "a port number 1-65535", self.port)
         require(self.max_body_mb > 0, "max_body_mb", "> 0", self.max_body_mb)
 
@@ -98,7 +106,7 @@ class RuntimeConfig:
     enabled: bool = True  # false: frames are read but not analysed (privacy switch)
 
     def __post_init__(self):
-        require(self.threads >= 1, "threads", "at least 1", self.threads)
+        require(1 <= self.threads <= 64, "threads", "1-64", self.threads)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from edge import __version__
-from edge.config import parse_bool
+from edge.parsing import parse_bool
 from edge.pipeline import FrameResult
 from edge.recommend import STRATEGIES, check_strategy
 from edge.scene import Scene

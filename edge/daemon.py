@@ -1,14 +1,15 @@
 """``moodcast run``: source -> pipeline -> MQTT, until the source ends or a signal arrives.
 
-Signals end it cleanly (``offline`` published, queue flushed, exit 0). Under systemd it reports
-``READY=1``, ``WATCHDOG=1`` and ``STATUS=`` through ``NOTIFY_SOCKET``.
+SIGTERM and SIGINT end it cleanly (``offline`` published, queue flushed, exit 0); SIGHUP does the
+same, then starts it again in the same process with the configuration re-read (``systemctl
+reload``). Under systemd it reports ``READY=1``, ``WATCHDOG=1``, ``RELOADING=1`` and ``STATUS=``
+through ``NOTIFY_SOCKET``; the watchdog is fed during every wait, a camera's backoff included.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import resource
 import signal
 import socket
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from edge.config import Config
@@ -26,6 +28,18 @@ from edge.sources import ResilientSource, open_source
 from edge.sources.base import FrameSource
 
 log = logging.getLogger("moodcast")
+
+TICK_S = 0.25  # longest wait without answering commands or feeding the watchdog
+COMMANDS_PER_TICK = 10  # a flood of commands cannot starve the frames and state
+REJECTED_LOG_EVERY_S = 10.0  # rejected or dropped commands: one log line per this, with counts
+
+
+class Ending(Enum):
+    """Why ``Daemon.run`` returned."""
+
+    SOURCE_ENDED = "source ended"  # a file or a --max-frames run
+    STOPPED = "stopped"  # SIGTERM, SIGINT
+    RELOAD = "reload"  # SIGHUP: start again with the configuration re-read
 
 
 def sd_notify(message: str) -> None:
@@ -44,12 +58,13 @@ def sd_notify(message: str) -> None:
 
 
 def watchdog_interval() -> float | None:
-    """Half of systemd's WatchdogSec for this process, or None when the watchdog is off."""
+    """A quarter of systemd's WatchdogSec for this process (room for a bounded blocking call
+    between two pings), or None when the watchdog is off."""
     usec = os.environ.get("WATCHDOG_USEC")
     pid = os.environ.get("WATCHDOG_PID")
     if not usec or (pid and int(pid) != os.getpid()):
         return None
-    return int(usec) / 2e6
+    return int(usec) / 4e6
 
 
 @dataclass
@@ -94,7 +109,8 @@ def cpu_temperature() -> float | None:
 
 class Daemon:
     """The loop's decisions: which frames to analyse (the cap), what to publish and when
-    (on change, heartbeat, stats), commands, and the source's failures and recovery.
+    (on change, heartbeat, stats, after a reconnect), commands, and the source's failures and
+    recovery.
 
     ``open_source`` makes the source (again after a failure); ``clock`` times heartbeats and
     intervals (monotonic seconds; tests pass their own).
@@ -115,13 +131,22 @@ class Daemon:
         self.stats = RunStats(started=clock())
         self.enabled = config.runtime.enabled
         self.stop_event = threading.Event()
+        self.ending = Ending.SOURCE_ENDED
         self._open_source = open_source
         self._last_state: dict | None = None
         self._last_state_at = 0.0
         self._last_faces_at = 0.0
         self._last_stats_at = 0.0
         self._last_watchdog = 0.0
+        self._last_command: dict | None = None
+        self._rejected = 0  # rejected commands not logged yet
+        self._dropped_logged = 0  # commands dropped by the publisher's queue, as last logged
+        self._rejected_logged_at = -REJECTED_LOG_EVERY_S
         self._result: FrameResult | None = None
+
+    def stop(self, ending: Ending) -> None:
+        self.ending = ending
+        self.stop_event.set()
 
     # --- pieces of the loop -------------------------------------------------------------------
 
@@ -133,35 +158,75 @@ class Daemon:
             "source failed (attempt %d): %s; retrying in %.1f s", failure.attempt, failure.error, failure.retry_in_s
         )
         sd_notify(f"STATUS=source failed: {failure.error}")
-        self._apply_commands()  # no frames are coming: answer commands now
         self._publish_state(force=True)
         self._publish_stats(force=True)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep (a source's backoff) while still answering commands and feeding the watchdog."""
+        deadline = time.monotonic() + seconds
+        while not self.stop_event.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.stop_event.wait(min(TICK_S, remaining))
+            self.tick()
+
+    def tick(self) -> None:
+        """What goes on with or without frames: a reconnect, commands, stats, the watchdog."""
+        if self.publisher.reconnected.is_set():
+            self.publisher.reconnected.clear()
+            # A broker that restarted without persistence has lost the retained topics.
+            self.publisher.publish_config(self.settings(), self._last_command)
+            if self._last_state is not None:
+                self._publish_state(force=True)
+        self._apply_commands()
+        self._publish_stats()
+        self._watchdog()
 
     def settings(self) -> dict:
         return {"strategy": self.pipeline.recommender.strategy, "enabled": self.enabled}
 
     def _apply_commands(self) -> None:
-        """Apply the commands that arrived since the last frame (paho's thread only queues them)."""
-        while True:
-            try:
-                self._apply(self.publisher.commands.get_nowait())
-            except queue.Empty:
-                return
+        """Apply at most COMMANDS_PER_TICK queued commands (paho's thread only queues them), then
+        acknowledge them with one config message."""
+        applied = 0
+        while applied < COMMANDS_PER_TICK and (command := self.publisher.commands.get()) is not None:
+            self._apply(command)
+            applied += 1
+        self._log_rejected()
+        if applied:
+            self.publisher.publish_config(self.settings(), self._last_command)
+            self._publish_state(force=True)
 
     def _apply(self, command: Command) -> None:
-        last = {"key": command.key, "value": command.value, "ok": command.error is None, "error": command.error}
-        if command.error is None:
-            if command.key == "strategy":
-                self.pipeline.recommender.set_strategy(str(command.value))
-            elif command.key == "enabled":
-                self.enabled = bool(command.value)
-                if not self.enabled:
-                    self._result = None
-            log.info("command %s=%s applied", command.key, command.value)
-        else:
-            log.warning("command %s rejected: %s", command.key, command.error)
-        self.publisher.publish_config(self.settings(), last)
-        self._publish_state(force=True)
+        ok = command.error is None
+        self._last_command = {"key": command.key, "value": command.value, "ok": ok, "error": command.error}
+        if not ok:
+            self._rejected += 1
+            return
+        if command.key == "strategy":
+            self.pipeline.recommender.set_strategy(str(command.value))
+        elif command.key == "enabled":
+            self.enabled = bool(command.value)
+            if not self.enabled:
+                self._result = None
+        log.info("command %s=%s applied", command.key, command.value)
+
+    def _log_rejected(self) -> None:
+        """Rejected and dropped commands, counted: at most one log line per REJECTED_LOG_EVERY_S."""
+        dropped = self.publisher.commands.dropped - self._dropped_logged
+        now = time.monotonic()
+        if not (self._rejected or dropped) or now - self._rejected_logged_at < REJECTED_LOG_EVERY_S:
+            return
+        last = self._last_command or {}
+        log.warning(
+            "commands: %d rejected (last: %s, %s), %d dropped by the full queue (the oldest)",
+            self._rejected,
+            last.get("key"),
+            last.get("error"),
+            dropped,
+        )
+        self._rejected, self._dropped_logged, self._rejected_logged_at = 0, self.publisher.commands.dropped, now
 
     def _publish_state(self, force: bool = False) -> None:
         payload = state_payload(self._result, self.enabled, self.stats.source_ok)
@@ -198,14 +263,14 @@ class Daemon:
 
     def _watchdog(self) -> None:
         interval = watchdog_interval()
-        now = self.clock()
+        now = time.monotonic()  # systemd's time, whatever clock the intervals use
         if interval and now - self._last_watchdog >= interval:
             sd_notify("WATCHDOG=1")
             self._last_watchdog = now
 
     # --- the loop -----------------------------------------------------------------------------
 
-    def run(self, max_frames: int = 0) -> int:
+    def run(self, max_frames: int = 0) -> Ending:
         cap = self.config.source.fps_cap
         min_gap = 1 / cap if cap > 0 else 0.0
         last_processed = None
@@ -213,7 +278,7 @@ class Daemon:
             self._open_source,
             self._on_source_failure,
             self.config.source.retry_max_s,
-            sleep=self.stop_event.wait,
+            sleep=self.wait,
             should_stop=self.stop_event.is_set,
         )
         self.publisher.publish_config(self.settings())
@@ -227,7 +292,7 @@ class Daemon:
                 if not self.stats.source_ok:
                     self.stats.source_ok, self.stats.source_error = True, None
                     sd_notify("STATUS=source recovered")
-                self._apply_commands()
+                self.tick()
                 if last_processed is not None and frame.ts - last_processed < min_gap * 0.999:
                     self.stats.dropped += 1
                     continue
@@ -242,18 +307,16 @@ class Daemon:
                         self.publisher.publish_faces(faces_payload(self._result))
                         self._last_faces_at = self.clock()
                 self._publish_state()
-                self._publish_stats()
-                self._watchdog()
                 if max_frames and self.stats.frames >= max_frames:
                     break
         finally:
             source.close()
-            sd_notify("STOPPING=1")
+            sd_notify("RELOADING=1" if self.ending is Ending.RELOAD else "STOPPING=1")
             self._publish_stats(force=True)
-        return 0
+        return self.ending
 
 
-def run_daemon(config: Config, max_frames: int = 0) -> int:
+def run_daemon(config: Config, max_frames: int = 0) -> Ending:
     logging.basicConfig(
         level=os.environ.get("MOODCAST_LOG", "INFO").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -264,12 +327,13 @@ def run_daemon(config: Config, max_frames: int = 0) -> int:
     first: list[FrameSource] = [open_source(s)]
     publisher = Publisher(config)
     daemon = Daemon(config, pipeline, publisher, lambda: first.pop() if first else open_source(s))
+    endings = {signal.SIGTERM: Ending.STOPPED, signal.SIGINT: Ending.STOPPED, signal.SIGHUP: Ending.RELOAD}
 
     def on_signal(signum, _frame):
-        log.info("signal %s: stopping", signal.Signals(signum).name)
-        daemon.stop_event.set()
+        log.info("signal %s: %s", signal.Signals(signum).name, endings[signum].value)
+        daemon.stop(endings[signum])
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, on_signal) for sig in endings}
     publisher.start()
     if not publisher.wait_connected(5.0):
         log.warning(
@@ -279,12 +343,13 @@ def run_daemon(config: Config, max_frames: int = 0) -> int:
             publisher.last_error or "no answer",
         )
     log.info(
-        "moodcast %s: %s -> %s (broker %s:%s)",
+        "moodcast %s: %s -> %s (broker %s:%s, boot_id %s)",
         config.device_id,
         s.uri,
         publisher.topics.prefix,
         config.mqtt.host,
         config.mqtt.port,
+        publisher.boot_id,
     )
     try:
         return daemon.run(max_frames)

@@ -30,8 +30,12 @@ class EmotionOptions:
     flip_average: bool = True  # average each face with its mirror image (one batched invoke)
 
     def __post_init__(self):
-        if self.margin <= -1:
-            raise ConfigError(f"margin: must be > -1, got {self.margin!r}")
+        if not self.model:
+            raise ConfigError("model: must name a .tflite file")
+        if not 0 <= self.margin <= 2:
+            raise ConfigError(f"margin: must be 0-2 (a share of the box side), got {self.margin!r}")
+        if not -1 <= self.shift_y <= 1:
+            raise ConfigError(f"shift_y: must be between -1 and 1 box heights, got {self.shift_y!r}")
 
 
 @dataclass(frozen=True)

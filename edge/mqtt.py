@@ -1,9 +1,10 @@
 """MQTT publisher on paho-mqtt 2.x: availability with last will, QoS 1, reconnect with backoff,
-a bounded queue while the broker is away, commands in, Home Assistant discovery.
+a bounded queue for state while the broker is away, commands in, Home Assistant discovery.
 
 paho keeps QoS 1 messages published while disconnected and sends them, in order, after it
-reconnects (``max_queued_messages`` bounds that queue); this class counts what it sent, what was
-acknowledged and what the bound dropped, so ``stats`` can report them.
+reconnects. Only ``state`` is bounded (``mqtt.queue_size``, counted in ``dropped``):
+availability, discovery and config are few and must always get through, so paho's own queue is
+left unbounded and this class counts what it sent and what was acknowledged.
 """
 
 from __future__ import annotations
@@ -11,19 +12,26 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
+import secrets
 import ssl
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from edge.config import Config, ConfigError
-from edge.contract import OFFLINE, ONLINE, Topics, discovery_payload, parse_command
+from edge.config import Config
+from edge.contract import OFFLINE, ONLINE, Topics, discovery_payload, iso_now, parse_command
+from edge.errors import ConfigError
 
 log = logging.getLogger("moodcast.mqtt")
+
+COMMAND_QUEUE = 64  # commands waiting for the loop; more in a flood are dropped and counted
+COMMAND_BYTES = 256  # a longer command payload is rejected unread
+ECHO_CHARS = 64  # of a rejected payload, echoed in the log and in .../config
+TWIN_BACKOFF_S = (60, 600)  # offline after another daemon was seen on our topics: first, longest
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,29 @@ class Command:
     key: str
     value: object
     error: str | None = None  # set when the command was rejected
+
+
+class CommandQueue:
+    """Commands waiting for the loop, at most ``size``: in a flood the oldest are dropped (and
+    counted), so the latest command always gets through. One thread puts, one gets."""
+
+    def __init__(self, size: int = COMMAND_QUEUE):
+        self._items: deque[Command] = deque(maxlen=size)
+        self.dropped = 0
+
+    def put(self, command: Command) -> None:
+        if len(self._items) == self._items.maxlen:
+            self.dropped += 1
+        self._items.append(command)
+
+    def get(self) -> Command | None:
+        try:
+            return self._items.popleft()
+        except IndexError:
+            return None
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def read_password(config: Config) -> str | None:
@@ -43,31 +74,61 @@ def read_password(config: Config) -> str | None:
     return os.environ.get("MOODCAST_MQTT_PASSWORD")
 
 
+def echo(payload: bytes) -> str:
+    """What may be shown of a payload: its start, decoded."""
+    text = payload[: ECHO_CHARS * 4].decode("utf-8", "replace")
+    return text[:ECHO_CHARS] + ("..." if len(payload) > ECHO_CHARS else "")
+
+
+def parse_message(key: str, payload: bytes) -> Command:
+    """A ``.../set/<key>`` message as a Command, rejected (with the reason) when it is not valid."""
+    if len(payload) > COMMAND_BYTES:
+        return Command(key, echo(payload), f"payload too long ({len(payload)} bytes; at most {COMMAND_BYTES})")
+    try:
+        key, value = parse_command(key, payload)
+    except ValueError as exc:
+        return Command(key[:ECHO_CHARS], echo(payload), str(exc))
+    return Command(key, value)
+
+
 class Publisher:
-    """One connection to the broker for the daemon. Thread-safe ``publish_*`` methods."""
+    """One connection to the broker for the daemon. Thread-safe ``publish_*`` methods.
+
+    ``boot_id`` is new in every process: with ``seq`` (which starts at 1 in each), it tells a
+    subscriber a restart (new boot_id) from a replayed retained message (same boot_id, old seq).
+    """
 
     def __init__(self, config: Config):
         self.config = config
         m = config.mqtt
         self.device_id = config.device_id
         self.topics = Topics(config.topic_prefix)
-        self.commands: queue.Queue[Command] = queue.Queue()
+        self.boot_id = secrets.token_hex(8)
+        self.commands = CommandQueue()
+        self.reconnected = threading.Event()  # set on every (re)connect: the loop republishes
         self.seq = 0
         self.sent = self.dropped = 0
+        self.twins = 0  # times another daemon was seen publishing our state
+        self.started = iso_now()
+        self._stopping = False
+        self._resume_timer: threading.Timer | None = None
         self._pending: set[int] = set()  # mids of sent messages not acknowledged yet
+        self._pending_state: set[int] = set()  # ... of them, state messages (the bounded kind)
         # mid -> time of acknowledgements that arrived before publish() returned the mid (or of
         # untracked QoS 0 messages); pruned after a few seconds so reused mids are not mistaken.
         self._early: dict[int, float] = {}
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._ignored_retained: set[str] = set()
         self.connects = 0
         protocol = mqtt.MQTTv5 if m.protocol == "5" else mqtt.MQTTv311
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"moodcast-{self.device_id}", protocol=protocol
         )
         self.client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
-        self.client.max_queued_messages_set(m.queue_size)
-        self.client.reconnect_delay_set(1, max(1, int(m.reconnect_max_s)))
+        self.client.max_queued_messages_set(0)  # unbounded here; state is bounded in _send
+        self._reconnect_max = max(1, int(m.reconnect_max_s))
+        self.client.reconnect_delay_set(1, self._reconnect_max)
         if m.username:
             self.client.username_pw_set(m.username, read_password(config))
         if m.tls:
@@ -119,9 +180,18 @@ class Publisher:
         self._connected.set()
         log.info("connected to %s:%s", self.config.mqtt.host, self.config.mqtt.port)
         self._send(self.topics.availability, ONLINE, retain=True)
-        client.subscribe([(self.topics.commands, 1), (f"{self.config.mqtt.discovery_prefix}/status", 1)])
+        # Our own state too: a retained one from another process, newer than ours, means a second
+        # daemon publishes under this device id (the broker lets one client id connect at a time).
+        client.subscribe(
+            [
+                (self.topics.commands, 1),
+                (f"{self.config.mqtt.discovery_prefix}/status", 1),
+                (self.topics.state, 1),
+            ]
+        )
         if self.config.mqtt.discovery:
             self.publish_discovery()
+        self.reconnected.set()
 
     def _on_connect_fail(self, client, userdata) -> None:
         log.warning("connecting to %s:%s failed; retrying with backoff", self.config.mqtt.host, self.config.mqtt.port)
@@ -134,39 +204,84 @@ class Publisher:
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._lock:
+            self._pending_state.discard(mid)
             if mid in self._pending:
                 self._pending.discard(mid)
             else:
                 self._early[mid] = time.monotonic()
 
     def _on_message(self, client, userdata, message) -> None:
+        if message.topic == self.topics.state:
+            self._check_twin(message.payload)
+            return
         if message.topic == f"{self.config.mqtt.discovery_prefix}/status":
             if message.payload.decode(errors="replace").strip() == "online" and self.config.mqtt.discovery:
                 self.publish_discovery()
             return
-        key = message.topic.rsplit("/", 1)[-1]
-        try:
-            key, value = parse_command(key, message.payload)
-        except ValueError as exc:
-            self.commands.put(Command(key, message.payload.decode("utf-8", "replace")[:100], str(exc)))
+        if message.retain:
+            # A retained command would be re-applied at every start and broker restart, undoing
+            # a later live one; commands count only when they are sent.
+            if message.topic not in self._ignored_retained:
+                self._ignored_retained.add(message.topic)
+                log.warning("ignored a retained command on %s: publish commands without retain", message.topic)
             return
-        self.commands.put(Command(key, value))
+        self.commands.put(parse_message(message.topic.rsplit("/", 1)[-1], message.payload))
+
+    def _check_twin(self, payload: bytes) -> None:
+        """Another process's state on our topic, published since we started: back off."""
+        try:
+            state = json.loads(payload)
+            twin = state["boot_id"] != self.boot_id and state["ts"] > self.started
+        except (ValueError, KeyError, TypeError):
+            return
+        if not twin or self._stopping:
+            return
+        self.twins += 1
+        delay = min(TWIN_BACKOFF_S[0] * 2 ** min(self.twins - 1, 8), TWIN_BACKOFF_S[1])
+        self.last_error = (
+            f"another moodcast (boot_id {state['boot_id']}) publishes as {self.topics.prefix}: is a second one "
+            f"running with mqtt.device_id {self.device_id!r}? The broker lets one of them connect at a time. Give "
+            f"each its own device_id. Going offline for {delay} s instead of taking the connection back"
+        )
+        log.error("%s", self.last_error)
+        self.client.disconnect()  # ends paho's loop thread; _resume starts a new one
+        self._resume_timer = threading.Timer(delay, self._resume)
+        self._resume_timer.daemon = True
+        self._resume_timer.start()
+
+    def _resume(self) -> None:
+        if self._stopping:
+            return
+        m = self.config.mqtt
+        self.client.loop_stop()
+        self.client.connect_async(m.host, m.port, keepalive=m.keepalive)
+        self.client.loop_start()
 
     # --- messages -----------------------------------------------------------------------------
 
-    def _send(self, topic: str, payload: dict | str, retain: bool) -> bool:
+    def _send(self, topic: str, payload: dict | str, retain: bool, bounded: bool = False) -> bool:
+        """Publish; a ``bounded`` message (state) is dropped and counted when ``queue_size``
+        state messages already wait for their acknowledgement."""
         body = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-        info = self.client.publish(topic, body, qos=self.config.mqtt.qos, retain=retain)
-        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
-            with self._lock:
-                self.dropped += 1
-            return False
+        qos = self.config.mqtt.qos
         with self._lock:
+            if bounded and qos > 0 and len(self._pending_state) >= self.config.mqtt.queue_size:
+                self.dropped += 1
+                return False
+        # Not under the lock: paho may report the acknowledgement from its thread meanwhile.
+        # While disconnected it keeps a QoS 1 message for the reconnect (rc NO_CONN).
+        info = self.client.publish(topic, body, qos=qos, retain=retain)
+        with self._lock:
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                self.dropped += 1
+                return False
             self.sent += 1
             now = time.monotonic()
             self._early = {mid: t for mid, t in self._early.items() if now - t < 5.0}
-            if self._early.pop(info.mid, None) is None and self.config.mqtt.qos > 0:
+            if self._early.pop(info.mid, None) is None and qos > 0:
                 self._pending.add(info.mid)
+                if bounded:
+                    self._pending_state.add(info.mid)
         return True
 
     def publish_state(self, payload: dict) -> int:
@@ -174,7 +289,7 @@ class Publisher:
         with self._lock:
             self.seq += 1
             seq = self.seq
-        self._send(self.topics.state, {"seq": seq, **payload}, retain=True)
+        self._send(self.topics.state, {"seq": seq, "boot_id": self.boot_id, **payload}, retain=True, bounded=True)
         return seq
 
     def publish_faces(self, payload: dict) -> None:
@@ -183,7 +298,8 @@ class Publisher:
 
     def publish_stats(self, payload: dict) -> None:
         if self.connected:
-            self.client.publish(self.topics.stats, json.dumps(payload, separators=(",", ":")), qos=0, retain=True)
+            body = {"boot_id": self.boot_id, **payload}
+            self.client.publish(self.topics.stats, json.dumps(body, separators=(",", ":")), qos=0, retain=True)
 
     def publish_config(self, settings: dict, last_command: dict | None = None) -> None:
         """Current settings on ``.../config``, with the outcome of the last command."""
@@ -202,6 +318,9 @@ class Publisher:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish ``offline``, wait (bounded) for queued messages to be acknowledged, disconnect."""
+        self._stopping = True
+        if self._resume_timer is not None:
+            self._resume_timer.cancel()
         if self.connected:
             info = self.client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
             deadline = time.monotonic() + timeout

@@ -19,9 +19,10 @@ class FaceResult:
     face: Face
     emotion: Emotion
 
-    def as_dict(self) -> dict:
+    def as_dict(self, box_scale: float = 1.0) -> dict:
+        """``box_scale``: pixels of the reported image per pixel of the analysed frame."""
         return {
-            "box": self.face.box.as_list(),
+            "box": self.face.box.scaled(box_scale).as_list(),
             "score": round(self.face.score, 4),
             "emotion": self.emotion.label,
             "confidence": round(self.emotion.confidence, 4),
@@ -37,9 +38,11 @@ class FrameResult:
     recommendation: Recommendation
     timings_ms: dict[str, float]
 
-    def as_dict(self) -> dict:
+    def as_dict(self, box_scale: float = 1.0) -> dict:
+        """``box_scale``: pixels of the reported image per pixel of the analysed frame (a large
+        image is analysed downscaled; its boxes are reported in its own pixels)."""
         return {
-            "faces": [f.as_dict() for f in self.faces],
+            "faces": [f.as_dict(box_scale) for f in self.faces],
             "scene": self.scene.as_dict(),
             "genre": self.recommendation.genre,
             "strategy": self.recommendation.strategy,

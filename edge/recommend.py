@@ -66,11 +66,17 @@ class RecommendOptions:
 
     def __post_init__(self):
         check_strategy(self.strategy)
+        genres = {}
         for genre, coords in self.genres.items():
-            if not (isinstance(coords, list | tuple) and len(coords) == 2):
-                raise ConfigError(f"genres.{genre}: expected [valence, arousal], got {coords!r}")
+            try:
+                valence, arousal = (float(c) for c in coords)
+            except (TypeError, ValueError):
+                raise ConfigError(f"genres.{genre}: expected [valence, arousal], got {coords!r}") from None
+            if not (-1 <= valence <= 1 and -1 <= arousal <= 1):
+                raise ConfigError(f"genres.{genre}: valence and arousal must be in [-1, 1], got {coords!r}")
+            genres[genre] = (valence, arousal)
         # Coordinates as float tuples whatever the file gave (TOML arrays are lists).
-        object.__setattr__(self, "genres", {g: (float(v), float(a)) for g, (v, a) in self.genres.items()})
+        object.__setattr__(self, "genres", genres)
         missing = [e for e in EMOTIONS if e not in self.match]
         if missing:
             raise ConfigError(f"match: has no genre for {missing}")
@@ -80,6 +86,11 @@ class RecommendOptions:
         for key in ("step_s", "step_valence"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{key}: must be > 0, got {getattr(self, key)!r}")
+        for key in ("goal_valence", "goal_arousal"):
+            if not -1 <= getattr(self, key) <= 1:
+                raise ConfigError(f"{key}: must be between -1 and 1, got {getattr(self, key)!r}")
+        if self.idle_genre and self.idle_genre not in self.genres:
+            raise ConfigError(f"idle_genre: must be '' or one of recommend.genres, got {self.idle_genre!r}")
 
 
 def check_strategy(strategy: str) -> str:

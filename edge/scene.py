@@ -57,6 +57,8 @@ class SceneOptions:
         for key in ("smoothing_s", "min_dwell_s", "switch_margin", "no_face_after_s"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key}: must be >= 0, got {getattr(self, key)!r}")
+        if self.switch_margin > 1:
+            raise ConfigError(f"switch_margin: must be at most 1 (a probability), got {self.switch_margin!r}")
 
     def for_stills(self) -> SceneOptions:
         """The same mode for independent images: no smoothing, no hysteresis, no memory."""

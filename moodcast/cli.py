@@ -30,26 +30,27 @@ WORKSTATION = {
 EXTRA_OF = {"tensorflow": "train", "keras": "train", "matplotlib": "train", "jax": "train", "flask": "api"}
 
 
-def load(module: str, attribute: str, what: str) -> Callable:
-    """``module.attribute``, imported now; a missing optional package names its extra."""
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except ModuleNotFoundError as exc:
-        top = (exc.name or "").split(".")[0]
-        if top not in EXTRA_OF:
-            raise
-        raise MissingExtraError(what, EXTRA_OF[top], top) from None
+def lazy(module: str, attribute: str, what: str) -> Callable:
+    """``module.attribute``, imported when called; a missing optional package, on import or while
+    it runs, is reported as the extra to install."""
 
+    def call(*args):
+        try:
+            return getattr(importlib.import_module(module), attribute)(*args)
+        except ModuleNotFoundError as exc:
+            top = (exc.name or "").split(".")[0]
+            if top not in EXTRA_OF:
+                raise
+            raise MissingExtraError(what, EXTRA_OF[top], top) from None
 
-def eval_emotion(args: argparse.Namespace) -> int:
-    return load("training.cli", "eval_emotion", "moodcast eval emotion")(args)
+    return call
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moodcast", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     device.add_commands(sub)
-    evaluation.add_command(sub, eval_emotion)
+    evaluation.add_command(sub, lazy("training.cli", "eval_emotion", "moodcast eval emotion"))
     for name, (_, _, help_line) in WORKSTATION.items():
         sub.add_parser(name, help=help_line, add_help=False)
     return parser
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 def dispatch(argv: list[str]) -> int:
     if argv and argv[0] in WORKSTATION:
         module, _, _ = WORKSTATION[argv[0]]
-        return load(module, "main", f"moodcast {argv[0]}")(argv[1:])
+        return lazy(module, "main", f"moodcast {argv[0]}")(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -25,12 +25,10 @@ import numpy as np
 
 from edge import config as cfg
 from edge.labels import EMOTIONS
-from edge.paths import SAMPLES_DIR
+from edge.paths import REPO, SAMPLES_DIR
 from edge.pipeline import Pipeline
 from edge.sources.images import read_image
 from evaluation.pipeline import NO_FACE, labelled_photos, largest_face_label, score_with_misses
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from pathlib import Path
 
 import numpy as np
 
 from edge.config import Config
 from edge.emotion import EmotionClassifier, EmotionOptions
 from edge.labels import EMOTIONS
+from edge.paths import REPO
 from edge.pipeline import Pipeline
 from edge.sources.images import read_image
 from evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

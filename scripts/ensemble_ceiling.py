@@ -9,14 +9,13 @@ majority. It bounds what distilling them into one device-sized model (`teachers`
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
+from edge.paths import REPO
 from training import data as fer
 from training.train import import_keras, teacher_targets
 
-REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "fer2013"
 
 

@@ -13,14 +13,13 @@ both references.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
+from edge.paths import REPO
 from training import data as fer
 from training.evaluate import predict
 
-REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "fer2013"
 
 

@@ -18,11 +18,10 @@ import numpy as np
 
 from edge.detectors import BACKENDS, DetectorOptions
 from edge.detectors.base import iou_matrix
+from edge.paths import REPO
 from edge.sources.images import read_image
 from evaluation.detection import BoxAdjust, score_detections
 from evaluation.detector import detector_for_ap, read_annotations
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def fit(records) -> BoxAdjust:

@@ -14,7 +14,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from localbroker import AmqttBroker, any_broker
 
-REPO = Path(__file__).resolve().parent.parent
+from edge.paths import REPO
 
 
 def show(message) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from localbroker import Broker
 
-REPO = Path(__file__).resolve().parent.parent
+from edge.paths import REPO
 
 
 def main() -> int:

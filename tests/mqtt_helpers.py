@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -95,3 +96,21 @@ def start_daemon(
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL
     return subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for_line(log: Path, words: str, timeout: float = 20.0) -> str:
+    """Until ``words`` appear in the log file a daemon writes; returns the log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if words in text:
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"{words!r} not in {log} after {timeout} s: {text[-2000:]}")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10) -> int:
+    """SIGTERM, then the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout)

@@ -1,9 +1,17 @@
 """The HTTP API with good, corrupt, empty, huge and non-image bodies."""
 
 import io
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 
 import pytest
-from helpers import validate
+from helpers import REPO, validate
 
 from edge.api import create_app
 from edge.config import load
@@ -57,3 +65,74 @@ def test_bad_bodies_get_json_errors(client, body, ctype, status, words):
 def test_unknown_route_and_method_are_json(client):
     assert client.get("/nope").get_json()["status"] == 404
     assert client.get("/v1/analyze").status_code == 405
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`moodcast serve` as its own process on a free port of 127.0.0.1."""
+    from localbroker import free_port, wait_port
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moodcast", "serve", "--port", str(port), "--set", "api.max_body_mb=1"],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_port(port, timeout=30)
+        yield port, proc, log
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def test_a_slow_client_does_not_block_the_others(server):
+    port, proc, log = server
+    slow = []
+    for _ in range(3):  # three clients trickling their headers, a byte at a time
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"POST /v1/analyze HTTP/1.1\r\nHo")
+        slow.append(s)
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(0.5):
+            for s in slow:
+                s.sendall(b"s")
+
+    threading.Thread(target=trickle, daemon=True).start()
+    try:
+        started = time.monotonic()
+        for _ in range(5):
+            assert get(port, "/healthz")[0] == 200
+        assert time.monotonic() - started < 2.0  # before the fix: 14-18 s behind one slow client
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/analyze", data=JPEG, headers={"Content-Type": "image/jpeg"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert json.loads(r.read())["scene"]["emotion"] == "happy"
+    finally:
+        stop.set()
+        for s in slow:
+            s.close()
+    assert proc.poll() is None
+    assert "development server" not in log.read_text()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_sent(server):
+    port, _, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(
+            b"POST /v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+            + f"Content-Length: {50 * 1024 * 1024}\r\n\r\n".encode()
+        )
+        answer = s.recv(4096)  # no body byte was sent
+    assert answer.startswith(b"HTTP/1.1 413")

@@ -3,15 +3,15 @@ source, a publisher that records, and a clock that follows the frames' timestamp
 
 from __future__ import annotations
 
-import queue
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 
 from edge.config import load
 from edge.contract import Topics
-from edge.daemon import Daemon
-from edge.mqtt import Command
+from edge.daemon import Daemon, Ending
+from edge.mqtt import Command, CommandQueue
 from edge.paths import SAMPLES_DIR
 from edge.pipeline import Pipeline
 from edge.sources.base import Frame, SourceError
@@ -40,10 +40,14 @@ class ListSource:
     def __init__(self, frames: list[tuple[np.ndarray, float]], fail: bool = False):
         self.items, self.fail = frames, fail
         self.clock = Clock()
+        self.commands: dict[int, list[Command]] = {}
+        self.publisher: RecordingPublisher | None = None
 
     def frames(self) -> Iterator[Frame]:
         for index, (rgb, ts) in enumerate(self.items):
             self.clock.now = ts
+            for command in self.commands.get(index, ()):  # arriving just before this frame
+                self.publisher.commands.put(command)
             yield Frame(rgb, ts, index)
         if self.fail:
             raise SourceError("list: unplugged")
@@ -57,7 +61,8 @@ class RecordingPublisher:
 
     def __init__(self):
         self.topics = Topics("moodcast/test")
-        self.commands: queue.Queue[Command] = queue.Queue()
+        self.commands = CommandQueue(10**6)
+        self.reconnected = threading.Event()
         self.states: list[dict] = []
         self.stats: list[dict] = []
         self.configs: list[dict] = []
@@ -78,7 +83,7 @@ class RecordingPublisher:
         self.faces.append(payload)
 
 
-def run(frames, *sources, settings: dict | None = None, commands=()):
+def run(frames, *sources, settings: dict | None = None, commands: dict[int, list[Command]] | None = None):
     """Run the daemon over ``sources`` (ListSources made from ``frames`` when none are given)."""
     config = load(overrides=settings or {}, environ={})
     publisher = RecordingPublisher()
@@ -91,9 +96,9 @@ def run(frames, *sources, settings: dict | None = None, commands=()):
         return source
 
     daemon = Daemon(config, Pipeline.from_config(config), publisher, open_source, clock=clock)
-    for command in commands:
-        publisher.commands.put(command)
-    assert daemon.run() == 0
+    for source in pending:
+        source.commands, source.publisher = commands or {}, publisher
+    assert daemon.run() is Ending.SOURCE_ENDED
     return daemon, publisher
 
 
@@ -125,21 +130,31 @@ def test_heartbeat_repeats_an_unchanged_state():
 
 
 def test_commands_are_applied_and_acknowledged():
-    commands = [
-        Command("strategy", "uplift"),
-        Command("strategy", "shuffle", "strategy: must be 'match' or 'uplift', got 'shuffle'"),
-        Command("enabled", False),
-    ]
+    commands = {
+        2: [Command("strategy", "uplift")],
+        4: [Command("strategy", "shuffle", "strategy: must be 'match' or 'uplift', got 'shuffle'")],
+        6: [Command("enabled", False)],
+    }
     daemon, publisher = run(timed(FACE, 0.0, 1.0, 10), commands=commands)
-    acks = [c["last_command"] for c in publisher.configs[1:]]
+    acks = [c["last_command"] for c in publisher.configs if c["last_command"]]
     assert [(a["key"], a["value"], a["ok"]) for a in acks] == [
         ("strategy", "uplift", True),
         ("strategy", "shuffle", False),
         ("enabled", False, True),
     ]
     assert publisher.configs[-1]["strategy"] == "uplift" and publisher.configs[-1]["enabled"] is False
-    assert daemon.stats.processed == 0  # analysis off from the first frame: frames read, none analysed
+    assert daemon.stats.processed == 6  # frames 0-5 analysed, then analysis off: frames read, none analysed
     assert publisher.states[-1]["enabled"] is False and publisher.states[-1]["emotion"] is None
+    assert publisher.states[-1]["strategy"] is None and publisher.states[2]["strategy"] == "uplift"
+
+
+def test_a_flood_of_commands_is_bounded_and_does_not_starve_the_frames():
+    flood = {i: [Command("strategy", "uplift" if n % 2 else "match") for n in range(50)] for i in range(10)}
+    daemon, publisher = run(timed(FACE, 0.0, 1.0, 10), commands=flood)
+    assert daemon.stats.processed == 10  # every frame analysed
+    assert len(publisher.configs) <= 1 + 10  # the start, then at most one acknowledgement per frame
+    assert len(publisher.commands) == 500 - 10 * 10  # COMMANDS_PER_TICK applied per frame, no more
+    assert publisher.states[-1]["emotion"] == "happy"
 
 
 def test_a_failing_camera_is_reported_and_its_recovery_too():

@@ -3,23 +3,16 @@ last will, commands, discovery, reconnecting without loss, TLS and authenticatio
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 from conftest import make_broker
 from helpers import validate
-from mqtt_helpers import Recorder, start_daemon
+from mqtt_helpers import Recorder, start_daemon, stop
 
 from edge.paths import SAMPLES_DIR
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
-
-
-def stop(proc: subprocess.Popen, timeout: float = 10) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout)
 
 
 def test_contract_schemas_and_clean_end_of_file(broker):

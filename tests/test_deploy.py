@@ -1,5 +1,6 @@
 """What a Pi deployer touches: the systemd unit and the example config."""
 
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -9,29 +10,47 @@ import pytest
 from conftest import require_tool
 
 from edge.config import Config, load
+from edge.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_systemd_unit_verifies(tmp_path):
-    analyze = require_tool("systemd-analyze")
-    unit = (REPO / "systemd" / "moodcast.service").read_text()
-    # verify checks that ExecStart exists: point it at this checkout's command.
+def installed_unit(name: str, tmp_path: Path) -> Path:
+    """The unit with ExecStart pointed at this checkout's command (verify checks that it exists)."""
+    unit = (REPO / "systemd" / name).read_text()
     moodcast = Path(sys.executable).parent / "moodcast"
-    unit = unit.replace("/opt/moodcast/.venv/bin/moodcast", str(moodcast))
-    (tmp_path / "moodcast.service").write_text(unit)
-    run = subprocess.run([analyze, "verify", str(tmp_path / "moodcast.service")], capture_output=True, text=True)
+    path = tmp_path / name
+    path.write_text(unit.replace("/opt/moodcast/.venv/bin/moodcast", str(moodcast)))
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, needed",
+    [
+        ("moodcast.service", ("Type=notify", "WatchdogSec=", "SupplementaryGroups=video", "ExecReload=")),
+        ("moodcast-api.service", ("moodcast serve", "MemoryMax=", "IPAddressDeny=any")),
+    ],
+)
+def test_systemd_units_verify(tmp_path, name, needed):
+    analyze = require_tool("systemd-analyze")
+    path = installed_unit(name, tmp_path)
+    run = subprocess.run([analyze, "verify", str(path)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stderr.strip() == "", run.stderr
-    for needed in (
-        "Type=notify",
-        "WatchdogSec=",
-        "Restart=on-failure",
-        "SupplementaryGroups=video",
-        "ProtectSystem=strict",
-        "NoNewPrivileges=yes",
-        "User=moodcast",
-    ):
-        assert needed in unit
+    unit = path.read_text()
+    for line in (*needed, "Restart=on-failure", "RestartPreventExitStatus=2", "ProtectSystem=strict"):
+        assert line in unit, line
+    assert "NoNewPrivileges=yes" in unit and "User=moodcast" in unit
+
+
+@pytest.mark.parametrize("name, most", [("moodcast.service", 1.5), ("moodcast-api.service", 1.0)])
+def test_systemd_exposure_does_not_rise(tmp_path, name, most):
+    """`systemd-analyze security`'s exposure (0 safest, 10 none): 2.1 for the daemon before."""
+    path = installed_unit(name, tmp_path)
+    run = subprocess.run(
+        [require_tool("systemd-analyze"), "security", "--offline=yes", str(path)], capture_output=True, text=True
+    )
+    score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", run.stdout + run.stderr).group(1))
+    assert score <= most, run.stdout[-3000:]
 
 
 def test_example_config_documents_every_key_with_its_default():
@@ -67,8 +86,6 @@ def test_environment_overrides_file_and_flags_override_environment(tmp_path):
     ],
 )
 def test_config_errors_name_the_key(tmp_path, text, env, words):
-    from edge.errors import ConfigError
-
     conf = tmp_path / "c.toml"
     conf.write_text(text)
     with pytest.raises(ConfigError, match=words):
@@ -76,7 +93,43 @@ def test_config_errors_name_the_key(tmp_path, text, env, words):
 
 
 def test_unreadable_config_file(tmp_path):
-    from edge.errors import ConfigError
-
     with pytest.raises(ConfigError, match="--config: cannot read"):
         load(tmp_path / "missing.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("mqtt", "host", ""),
+        ("mqtt", "device_id", "kitchen#1"),
+        ("mqtt", "device_id", "kitchen/pi"),
+        ("mqtt", "prefix", "/moodcast"),
+        ("mqtt", "prefix", "moodcast/+/x"),
+        ("mqtt", "prefix", "moodcast/"),
+        ("mqtt", "discovery_prefix", ""),
+        ("mqtt", "stats_interval_s", "-5"),
+        ("mqtt", "reconnect_max_s", "0"),
+        ("mqtt", "keepalive", "70000"),
+        ("source", "retry_max_s", "-1"),
+        ("source", "retry_max_s", "0"),
+        ("source", "width", "0"),
+        ("source", "uri", ""),
+        ("detector", "max_faces", "-2"),
+        ("detector", "score_threshold", "1.5"),
+        ("emotion", "margin", "-0.1"),
+        ("emotion", "shift_y", "3"),
+        ("scene", "smoothing_s", "-1"),
+        ("scene", "switch_margin", "2"),
+        ("recommend", "goal_valence", "1.5"),
+        ("recommend", "idle_genre", "polka"),
+        ("api", "host", " "),
+        ("runtime", "threads", "0"),
+    ],
+)
+def test_every_key_has_its_range_check_and_exit_2(section, key, value):
+    from helpers import run_cli
+
+    with pytest.raises(ConfigError, match=f"^{section}.{key}: "):
+        load(overrides={section: {key: value}}, environ={})
+    code, _, err = run_cli("run", "--set", f"{section}.{key}={value}", "--max-frames", "1")
+    assert code == 2 and err.startswith(f"config error: {section}.{key}: "), err

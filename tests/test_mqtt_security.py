@@ -3,12 +3,10 @@ mosquitto on 127.0.0.1."""
 
 import signal
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
 from conftest import make_broker, require_tool
-from mqtt_helpers import Recorder, start_daemon
+from mqtt_helpers import Recorder, start_daemon, wait_for_line
 
 from edge.paths import SAMPLES_DIR
 
@@ -17,16 +15,6 @@ CLIP = str(SAMPLES_DIR / "astronaut.avi")
 
 def openssl(*args: str, cwd) -> None:
     subprocess.run([require_tool("openssl"), *args], cwd=cwd, check=True, capture_output=True)
-
-
-def wait_for_line(log: Path, words: str, timeout: float = 20.0) -> None:
-    """Until ``words`` appear in the log file a daemon writes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.exists() and words in log.read_text():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{words!r} not in {log} after {timeout} s: {log.read_text()[-2000:] if log.exists() else ''}")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.sources import ResilientSource, SourceError, SourceOptions, open_source
+from edge.sources import ResilientSource, SourceError, SourceOptions, backoff, open_source
 from edge.sources.images import ImageSource
 from edge.sources.opencv import OpenCVSource
 from edge.sources.picamera import Picamera2Source
@@ -65,6 +65,28 @@ def test_images_folder_and_errors(tmp_path, data):
     (tmp_path / "bad.jpg").write_bytes(b"garbage")
     with pytest.raises(SourceError, match="bad.jpg: not a readable image"):
         list(ImageSource(tmp_path / "bad.jpg").frames())
+
+
+def test_a_corrupt_file_in_a_folder_is_skipped_and_the_rest_is_read(tmp_path, data, caplog):
+    photos = sorted((data / "photos").glob("*.jpg"))[:2]
+    for name, photo in zip(("a.jpg", "c.jpg"), photos):
+        (tmp_path / name).write_bytes(photo.read_bytes())
+    (tmp_path / "b.jpg").write_bytes(b"\xff\xd8\xff broken")
+    source = ImageSource(tmp_path, loop=True)
+    frames = source.frames()
+    shapes = [next(frames).rgb.shape for _ in range(6)]  # three passes over a, c
+    assert shapes[:2] == shapes[2:4] == shapes[4:6] and source.skipped == 3
+    assert "skipped: " in caplog.text and "b.jpg: not a readable image" in caplog.text
+    (tmp_path / "a.jpg").write_bytes(b"")
+    (tmp_path / "c.jpg").write_bytes(b"")
+    with pytest.raises(SourceError, match="no readable image"):
+        list(ImageSource(tmp_path).frames())
+
+
+def test_backoff_is_bounded_however_long_the_camera_stays_away():
+    assert [backoff(n, 30.0) for n in (1, 2, 3, 7, 1025, 10**6)] == [0.5, 1.0, 2.0, 30.0, 30.0, 30.0]
+    with pytest.raises(ValueError, match="max_backoff_s"):
+        ResilientSource(lambda: None, lambda failure: None, max_backoff_s=0)
 
 
 def test_picamera2_missing_tells_how_to_install(monkeypatch):

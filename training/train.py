@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import ConfigError, DatasetError, MissingExtraError, ModelError
+from edge.errors import ConfigError, DatasetError, MissingExtraError, ModelError, MoodcastError
 from edge.labels import EMOTIONS
 from evaluation.metrics import classification_report
 from training import data as fer
@@ -101,7 +101,7 @@ def class_weight_vector(labels: np.ndarray, mode: str) -> np.ndarray:
         return np.ones(len(EMOTIONS))
     power = {"sqrt": 0.5, "balanced": 1.0}.get(mode)
     if power is None:
-        raise ConfigError(f"class_weights must be 'sqrt', 'balanced' or 'none', not {mode!r}")
+        raise ConfigError(f"class_weights: must be 'sqrt', 'balanced' or 'none', not {mode!r}")
     w = np.where(counts > 0, 1.0 / np.maximum(counts, 1) ** power, 0.0)
     return w / (w[labels].mean())
 
@@ -113,11 +113,9 @@ def import_keras():
         import keras
     except ImportError as exc:
         if backend != "tensorflow" and exc.name != "keras":
-            raise MissingExtraError(
+            raise MoodcastError(
                 f"KERAS_BACKEND={backend}, but Keras could not import it ({exc}): install that backend "
-                "(a GPU machine: pip install 'jax[cuda12]' or torch) or unset KERAS_BACKEND for TensorFlow; "
-                "moodcast train",
-                "train",
+                "(a GPU machine: pip install 'jax[cuda12]' or torch) or unset KERAS_BACKEND for TensorFlow"
             ) from None
         raise MissingExtraError("moodcast train", "train", "keras") from None
     return keras
@@ -199,13 +197,13 @@ def train(
     state_file, last_file, best_file = out / "state.json", out / "last.keras", out / "best.keras"
     if resume:
         if not state_file.exists() or not last_file.exists():
-            raise ConfigError(f"{out}: nothing to resume (no state.json / last.keras); start without --resume")
+            raise MoodcastError(f"{out}: nothing to resume (no state.json / last.keras); start without --resume")
         cfg = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
         state = json.loads(state_file.read_text())
     else:
         cfg = cfg or TrainConfig()
         if state_file.exists():
-            raise ConfigError(f"{out}: a run is already there; use --resume to continue it or pick another --out")
+            raise MoodcastError(f"{out}: a run is already there; use --resume to continue it or pick another --out")
         state = {"epochs_done": 0, "best_val_accuracy": None, "wall_seconds": 0.0}
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2))

@@ -25,7 +25,7 @@ class DetectorOptions:
     name: str = BlazeFaceOnet.name
     model: str = ""  # "" = the shipped models; else a folder with the backend's files (or the one .tflite)
     score_threshold: float = 0.0  # 0 = the backend's default
-    max_faces: int = 10
+    max_faces: int = RefinedOptions.max_faces
     # blazeface-onet: BlazeFace score a face needs to be checked by R-Net and O-Net
     proposal_floor: float = RefinedOptions.proposal_floor
 
@@ -38,6 +38,9 @@ class DetectorOptions:
             raise ConfigError(f"proposal_floor: must be between 0 and 1, got {self.proposal_floor!r}")
         if self.max_faces < 1:
             raise ConfigError(f"max_faces: must be at least 1, got {self.max_faces!r}")
+        files = BACKENDS[self.name].model_files
+        if self.model.endswith(".tflite") and len(files) > 1:
+            raise ConfigError(f"model: {self.name} needs a folder with {', '.join(files)}, not one file")
 
     @property
     def threshold(self) -> float:
@@ -47,13 +50,10 @@ class DetectorOptions:
     def model_files(self) -> list[Path]:
         """The backend's files: from the folder ``model`` (default: the shipped models), or
         ``model`` itself for a one-file backend."""
-        files = BACKENDS[self.name].model_files
         folder = Path(self.model) if self.model else MODELS_DIR
         if folder.suffix == ".tflite":
-            if len(files) > 1:
-                raise ConfigError(f"model: {self.name} needs a folder with {', '.join(files)}, not one file")
             return [folder]
-        return [folder / f for f in files]
+        return [folder / f for f in BACKENDS[self.name].model_files]
 
 
 def default_threshold(name: str) -> float:

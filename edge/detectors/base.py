@@ -21,6 +21,9 @@ class Box:
     def area(self) -> float:
         return max(self.w, 0.0) * max(self.h, 0.0)
 
+    def scaled(self, factor: float) -> Box:
+        return Box(self.x * factor, self.y * factor, self.w * factor, self.h * factor)
+
     def as_list(self) -> list[float]:
         return [round(self.x, 1), round(self.y, 1), round(self.w, 1), round(self.h, 1)]
 

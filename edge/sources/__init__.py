@@ -26,8 +26,14 @@ def open_source(options: SourceOptions) -> FrameSource:
         return Picamera2Source(int(index), options.width, options.height)
     path = Path(uri)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path, options.loop)
+        return ImageSource(path, options.loop, max_pixels=options.max_image_pixels, max_side=options.max_image_side)
     return OpenCVSource(uri, options.width, options.height, options.loop, options.realtime)
+
+
+def backoff(attempt: int, longest: float, first: float = 0.5) -> float:
+    """Seconds to wait before reopening after the ``attempt``-th failure in a row: ``first``,
+    doubling, at most ``longest`` (the exponent is bounded: a camera may stay unplugged for days)."""
+    return min(longest, first * 2 ** min(attempt - 1, 32))
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class ResilientSource:
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
     ):
+        if not max_backoff_s > 0:
+            raise ValueError(f"max_backoff_s must be > 0, got {max_backoff_s!r}")
         self.factory = factory
         self.on_failure = on_failure
         self.max_backoff_s = max_backoff_s
@@ -75,7 +83,7 @@ class ResilientSource:
             except SourceError as exc:
                 attempt += 1
                 self.failures += 1
-                wait = min(self.max_backoff_s, 0.5 * 2 ** (attempt - 1))
+                wait = backoff(attempt, self.max_backoff_s)
                 self.on_failure(SourceFailure(str(exc), attempt, wait))
                 self.close()
                 self.sleep(wait)

@@ -25,12 +25,23 @@ class SourceOptions:
     width: int = 640  # requested from cameras
     height: int = 480
     retry_max_s: float = 30.0  # longest wait between reopen attempts of a failed source
+    # Images (files, folders, analyze, the HTTP API): refused when their header declares more
+    # pixels than this (4x 4K; a decompression bomb), and downscaled to this longest side.
+    max_image_pixels: int = 4 * 3840 * 2160
+    max_image_side: int = 1920
 
     def __post_init__(self):
+        if not self.uri:
+            raise ConfigError("uri: must name a camera, stream, file or folder")
         if self.fps_cap < 0:
             raise ConfigError(f"fps_cap: must be >= 0, got {self.fps_cap!r}")
-        if self.width < 1 or self.height < 1:
-            raise ConfigError(f"width, height: must be at least 1, got {self.width}x{self.height}")
+        for key in ("width", "height"):
+            if not 1 <= getattr(self, key) <= 8192:
+                raise ConfigError(f"{key}: must be 1-8192 pixels, got {getattr(self, key)!r}")
+        if self.max_image_pixels < 1:
+            raise ConfigError(f"max_image_pixels: must be at least 1, got {self.max_image_pixels!r}")
+        if self.max_image_side < 64:
+            raise ConfigError(f"max_image_side: must be at least 64 pixels, got {self.max_image_side!r}")
         if self.retry_max_s <= 0:
             raise ConfigError(f"retry_max_s: must be > 0, got {self.retry_max_s!r}")
 

@@ -2,32 +2,115 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import time
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from edge.sources.base import Frame, SourceError
+from edge.sources.base import Frame, SourceError, SourceOptions
+
+log = logging.getLogger("moodcast.sources")
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+# cv2.IMREAD_REDUCED_*: JPEG decoded at 1/2, 1/4 or 1/8 of its size, without the full frame in memory.
+REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
+class ImageTooLarge(SourceError):
+    """An image whose header declares more pixels than allowed (a decompression bomb, or a
+    photo far larger than any camera frame)."""
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    rgb: np.ndarray  # (H, W, 3) uint8, its longest side at most max_side
+    width: int  # of the encoded image
+    height: int
+
+    @property
+    def scale(self) -> float:
+        """``rgb``'s pixels per pixel of the encoded image (1.0 when it was not downscaled)."""
+        return self.rgb.shape[1] / self.width
+
+
+def unreadable(name: str) -> SourceError:
+    return SourceError(f"{name}: not a readable image (corrupt, empty, or not JPEG/PNG/BMP/TIFF/WebP)")
+
+
+def refused(name: str, what: str, max_pixels: int) -> ImageTooLarge:
+    return ImageTooLarge(
+        f"{name}: refused, {what}; the limit is {max_pixels / 1e6:.0f} megapixels (source.max_image_pixels)"
+    )
+
+
+def declared_size(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
+    """Width and height from the image's header (Pillow reads nothing else), before decoding."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+        except Image.DecompressionBombError:  # Pillow's own bound, far above ours
+            over = f"it declares over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
+            raise refused(name, over, max_pixels) from None
+        except (OSError, ValueError, SyntaxError):
+            raise unreadable(name) from None
+
+
+def decode(
+    data: bytes,
+    name: str,
+    max_pixels: int = SourceOptions.max_image_pixels,
+    max_side: int = SourceOptions.max_image_side,
+) -> DecodedImage:
+    """Encoded image bytes to RGB ``uint8`` at most ``max_side`` on its longest side.
+
+    The header is read first: an image declaring more than ``max_pixels`` is refused
+    (ImageTooLarge) before a byte is decoded; a large JPEG is decoded reduced (1/2 to 1/8), so
+    memory follows the output size. SourceError naming ``name`` when unreadable.
+    """
+    width, height = declared_size(data, name, max_pixels)
+    if width * height > max_pixels:
+        raise refused(name, f"{width}x{height} is {width * height / 1e6:.0f} megapixels", max_pixels)
+    flag = cv2.IMREAD_COLOR
+    if data[:3] == b"\xff\xd8\xff":  # JPEG: the decoder can scale by 1/2, 1/4 and 1/8
+        flag = next((f for factor, f in REDUCED if max(width, height) / factor >= max_side), flag)
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    except cv2.error:
+        bgr = None
+    if bgr is None:
+        raise unreadable(name)
+    side = max(bgr.shape[:2])
+    if side > max_side:
+        f = max_side / side
+        size = (max(1, round(bgr.shape[1] * f)), max(1, round(bgr.shape[0] * f)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return DecodedImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), width, height)
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
-    """Encoded image bytes to RGB ``uint8``; SourceError naming ``name`` when unreadable."""
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise SourceError(f"{name}: not a readable image (corrupt, empty, or not JPEG/PNG/BMP/TIFF/WebP)")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    """``decode`` with the default limits, the RGB frame only."""
+    return decode(data, name).rgb
+
+
+def read_bytes(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
-    return decode_image(data, str(path))
+    """An image file as RGB, with the default limits (see ``decode``)."""
+    return decode_image(read_bytes(path), str(path))
 
 
 class ImageSource:
@@ -35,7 +118,14 @@ class ImageSource:
 
     name = "images"
 
-    def __init__(self, path: str | Path, loop: bool = False, fps: float = 0.0):
+    def __init__(
+        self,
+        path: str | Path,
+        loop: bool = False,
+        fps: float = 0.0,
+        max_pixels: int = SourceOptions.max_image_pixels,
+        max_side: int = SourceOptions.max_image_side,
+    ):
         self.path = Path(path)
         if self.path.is_dir():
             self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -47,15 +137,29 @@ class ImageSource:
             raise SourceError(f"{self.path}: no such file or folder")
         self.loop = loop
         self.fps = fps
+        self.max_pixels, self.max_side = max_pixels, max_side
+        self.skipped = 0  # unreadable files passed over
 
     def frames(self) -> Iterator[Frame]:
+        """A file that cannot be read is skipped and logged, once per pass; a pass with no
+        readable file at all fails the source."""
         index = 0
         while True:
+            read, last_error = 0, None
             for file in self.files:
+                try:
+                    rgb = decode(read_bytes(file), str(file), self.max_pixels, self.max_side).rgb
+                except SourceError as exc:
+                    self.skipped, last_error = self.skipped + 1, exc
+                    log.warning("skipped: %s", exc)
+                    continue
                 if self.fps:
                     time.sleep(1 / self.fps)
-                yield Frame(read_image(file), time.time(), index)
+                yield Frame(rgb, time.time(), index)
                 index += 1
+                read += 1
+            if read == 0:
+                raise SourceError(f"{self.path}: no readable image ({last_error})")
             if not self.loop:
                 return
 

@@ -10,6 +10,10 @@ import cv2
 
 from edge.sources.base import Frame, SourceError, SourceOptions
 
+# A stream that accepts and never answers would block the open for FFmpeg's 30 s, and a stalled
+# one a read: bounded, so the daemon feeds its watchdog and answers commands meanwhile.
+STREAM_TIMEOUT_MS = 5000
+
 
 def is_camera(uri: str) -> bool:
     return uri.isdigit() or uri.startswith("/dev/video")
@@ -34,8 +38,8 @@ class OpenCVSource:
         uri: str,
         width: int = SourceOptions.width,
         height: int = SourceOptions.height,
-        loop: bool = False,
-        realtime: bool = True,
+        loop: bool = SourceOptions.loop,
+        realtime: bool = SourceOptions.realtime,
     ):
         self.uri = uri
         self.live = is_camera(uri) or is_stream(uri)
@@ -46,8 +50,16 @@ class OpenCVSource:
         self._capture: cv2.VideoCapture | None = None
 
     def _open(self) -> cv2.VideoCapture:
-        target: int | str = int(self.uri) if self.uri.isdigit() else self.uri
-        capture = cv2.VideoCapture(target)
+        if is_stream(self.uri):
+            timeouts = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                STREAM_TIMEOUT_MS,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                STREAM_TIMEOUT_MS,
+            ]
+            capture = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, timeouts)
+        else:
+            capture = cv2.VideoCapture(int(self.uri) if self.uri.isdigit() else self.uri)
         if not capture.isOpened():
             capture.release()
             hint = " (is it plugged in, and is this user in the 'video' group?)" if is_camera(self.uri) else ""

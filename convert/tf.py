@@ -1,0 +1,12 @@
+"""TensorFlow for the converters, or the error that names the extra to install."""
+
+from edge.errors import MissingExtraError
+
+
+def tensorflow():
+    """The ``tensorflow`` module (the ``[train]`` extra)."""
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise MissingExtraError("moodcast convert", "train", exc.name or "tensorflow") from None
+    return tf

@@ -1,0 +1,127 @@
+"""Hostile and huge images: decompression bombs are refused from their header, large photos are
+analysed downscaled and reported in their own pixels, memory stays bounded (real crafted files,
+`moodcast analyze` as a process, the HTTP API)."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from helpers import last_json
+
+from edge.paths import REPO, SAMPLES_DIR
+from edge.sources.images import ImageSource, ImageTooLarge, decode
+
+ASTRONAUT = (SAMPLES_DIR / "astronaut.jpg").read_bytes()
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A 629-byte JPEG whose header (SOF0) declares ``width`` x ``height``."""
+    encoded = cv2.imencode(".jpg", np.full((8, 8, 3), 128, np.uint8))[1]
+    data = bytearray(encoded.tobytes())
+    sof = data.find(b"\xff\xc0")
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+def png_declaring(width: int, height: int, zeros: int = 1000) -> bytes:
+    """A grey PNG declaring ``width`` x ``height`` whose IDAT inflates to ``zeros`` bytes."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * zeros, 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def large_photo(scale: int) -> bytes:
+    rgb = cv2.imdecode(np.frombuffer(ASTRONAUT, np.uint8), cv2.IMREAD_COLOR)
+    big = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    return cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (jpeg_declaring(30000, 30000), "declares over 179 megapixels"),
+        (jpeg_declaring(20000, 20000), "declares over 179 megapixels"),
+        (jpeg_declaring(8000, 6000), "8000x6000 is 48 megapixels"),
+        (png_declaring(100000, 100000), "declares over 179 megapixels"),
+        (png_declaring(12000, 4000, zeros=4000 * 12001), "12000x4000 is 48 megapixels"),
+    ],
+)
+def test_a_bomb_is_refused_from_its_header(data, words):
+    with pytest.raises(ImageTooLarge, match=f"bomb: refused, it {words}|bomb: refused, {words}"):
+        decode(data, "bomb")
+
+
+def test_bombs_to_analyze_are_reported_per_file_in_bounded_memory(tmp_path):
+    files = {
+        "j30k.jpg": jpeg_declaring(30000, 30000),
+        "j20k.jpg": jpeg_declaring(20000, 20000),
+        "p20k.png": png_declaring(20000, 20000, zeros=20000 * 2001),
+        "ok.jpg": ASTRONAUT,
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    # A wrapper process, so that the peak RSS of its one child is `moodcast analyze`'s alone.
+    wrapper = (
+        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+        "print('peak_mb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, file=sys.stderr); "
+        "sys.exit(r.returncode)"
+    )
+    command = [sys.executable, "-m", "moodcast", "analyze", *(str(tmp_path / n) for n in files), "--json"]
+    run = subprocess.run(
+        [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    peak_mb = float(run.stderr.rsplit("peak_mb ", 1)[1])
+    assert run.returncode == 1
+    for name in ("j30k.jpg", "j20k.jpg", "p20k.png"):
+        assert f"{name}: refused" in run.stderr and "source.max_image_pixels" in run.stderr
+    images = last_json(run.stdout)["images"]
+    assert [e["image"].rsplit("/", 1)[-1] for e in images] == ["ok.jpg"] and images[0]["scene"]["emotion"] == "happy"
+    assert peak_mb < 400, f"peak RSS {peak_mb:.0f} MB"
+
+
+def test_a_large_legal_photo_is_analysed_downscaled_and_reported_in_its_own_pixels(tmp_path):
+    original = decode(ASTRONAUT, "astronaut")
+    big = decode(large_photo(6), "big")  # 6x the sample on each side: 30 megapixels, under the limit
+    assert (big.width, big.height) == (original.width * 6, original.height * 6)
+    assert max(big.rgb.shape[:2]) == 1920 and big.scale == pytest.approx(1920 / big.width, abs=1e-3)
+    (tmp_path / "big.jpg").write_bytes(large_photo(6))
+    from helpers import run_cli
+
+    code, out, _ = run_cli("analyze", str(tmp_path / "big.jpg"), str(SAMPLES_DIR / "astronaut.jpg"), "--json")
+    assert code == 0
+    big_entry, small_entry = last_json(out)["images"]
+    assert (big_entry["width"], big_entry["height"]) == (big.width, big.height)
+    assert big_entry["scene"]["emotion"] == small_entry["scene"]["emotion"] == "happy"
+    # The face's box, in the large photo's pixels, is the sample's box scaled by 6 (within 3%).
+    np.testing.assert_allclose(big_entry["faces"][0]["box"], np.array(small_entry["faces"][0]["box"]) * 6, rtol=0.03)
+
+
+def test_a_folder_source_skips_a_bomb(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(ASTRONAUT)
+    (tmp_path / "b.jpg").write_bytes(jpeg_declaring(30000, 30000))
+    source = ImageSource(tmp_path)
+    assert len(list(source.frames())) == 1 and source.skipped == 1
+
+
+def test_the_api_answers_413_for_a_bomb_and_boxes_in_the_photos_pixels():
+    from edge.api import create_app
+    from edge.config import load
+
+    client = create_app(load(environ={})).test_client()
+    for bomb in (jpeg_declaring(30000, 30000), png_declaring(100000, 100000)):
+        r = client.post("/v1/analyze", data=bomb, content_type="image/jpeg")
+        assert r.status_code == 413 and "refused" in r.get_json()["error"], r.get_json()
+    r = client.post("/v1/analyze", data=large_photo(4), content_type="image/jpeg")
+    body = r.get_json()
+    assert r.status_code == 200 and body["width"] == 4 * decode(ASTRONAUT, "a").width
+    assert body["faces"][0]["box"][2] > 250  # the sample's 79-pixel face, four times as wide
