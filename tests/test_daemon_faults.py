@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 
+import pytest
 from conftest import make_broker
 from helpers import validate
 from mqtt_helpers import Recorder, start_daemon, stop, wait_for_line
@@ -154,6 +155,9 @@ def test_a_flood_of_commands_is_bounded_truncated_and_does_not_stop_state(broker
     try:
         rec.wait_for(on(rec, "f9", "state"), timeout=20)
         rec.publish("moodcast/f9/set/strategy", "x" * 1_000_000)
+        refused = rec.wait_for(lambda m: on(rec, "f9", "config")(m) and (m.json()["last_command"] or {}).get("key"))
+        assert refused.json()["last_command"]["error"] == "payload too long (1000000 bytes; at most 256)"
+        assert refused.json()["last_command"]["value"] == "x" * 64 + "..."
         for i in range(5000):
             rec.client.publish("moodcast/f9/set/strategy", f"bad{i}", qos=0)
         rec.publish("moodcast/f9/set/strategy", "uplift")
@@ -175,6 +179,7 @@ def test_a_flood_of_commands_is_bounded_truncated_and_does_not_stop_state(broker
     rec.close()
 
 
+@pytest.mark.slow
 def test_two_daemons_with_one_device_id_back_off_instead_of_fighting(broker, tmp_path):
     rec = Recorder(broker.port)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
@@ -220,6 +225,7 @@ class SilentServer:
             s.close()
 
 
+@pytest.mark.slow
 def test_the_watchdog_is_fed_and_commands_answered_while_the_camera_fails(broker, tmp_path):
     server = SilentServer()
     address = tmp_path / "notify.sock"

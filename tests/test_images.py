@@ -40,10 +40,10 @@ def png_declaring(width: int, height: int, zeros: int = 1000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def large_photo(scale: int) -> bytes:
+def large_photo(scale: int, suffix: str = ".jpg") -> bytes:
     rgb = cv2.imdecode(np.frombuffer(ASTRONAUT, np.uint8), cv2.IMREAD_COLOR)
     big = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    return cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    return cv2.imencode(suffix, big)[1].tobytes()
 
 
 @pytest.mark.parametrize(
@@ -94,6 +94,8 @@ def test_a_large_legal_photo_is_analysed_downscaled_and_reported_in_its_own_pixe
     big = decode(large_photo(6), "big")  # 6x the sample on each side: 30 megapixels, under the limit
     assert (big.width, big.height) == (original.width * 6, original.height * 6)
     assert max(big.rgb.shape[:2]) == 1920 and big.scale == pytest.approx(1920 / big.width, abs=1e-3)
+    png = decode(large_photo(5, ".png"), "big.png")  # no reduced decoding for PNG: resized after it
+    assert (png.width, png.height) == (3200, 2400) and png.rgb.shape == (1440, 1920, 3)
     (tmp_path / "big.jpg").write_bytes(large_photo(6))
     from helpers import run_cli
 
