@@ -310,6 +310,7 @@ class Daemon:
                 if max_frames and self.stats.frames >= max_frames:
                     break
         finally:
+            log.info("%s", self.ending.value)
             source.close()
             sd_notify("RELOADING=1" if self.ending is Ending.RELOAD else "STOPPING=1")
             self._publish_stats(force=True)
@@ -330,8 +331,7 @@ def run_daemon(config: Config, max_frames: int = 0) -> Ending:
     endings = {signal.SIGTERM: Ending.STOPPED, signal.SIGINT: Ending.STOPPED, signal.SIGHUP: Ending.RELOAD}
 
     def on_signal(signum, _frame):
-        log.info("signal %s: %s", signal.Signals(signum).name, endings[signum].value)
-        daemon.stop(endings[signum])
+        daemon.stop(endings[signum])  # no I/O here: a handler can interrupt a log write
 
     previous = {sig: signal.signal(sig, on_signal) for sig in endings}
     publisher.start()

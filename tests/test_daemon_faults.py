@@ -42,7 +42,7 @@ def test_a_retained_command_is_ignored_and_a_live_one_applied(broker, tmp_path):
         rec.close()
 
 
-def test_retained_topics_come_back_soon_after_a_broker_restart(tmp_path):
+def test_retained_topics_come_back_soon_after_a_broker_restart(tmp_path, record_property):
     broker = make_broker(tmp_path).start()  # no persistence: a restart forgets every retained message
     proc = start_daemon(broker.port, "f6", "--source", CLIP, "--loop", "--set", "mqtt.keepalive=5")
     try:
@@ -55,6 +55,7 @@ def test_retained_topics_come_back_soon_after_a_broker_restart(tmp_path):
         live = Recorder(broker.port, client_id="f6-live")
         for suffix in ("availability", "config", "state"):
             live.wait_for(on(live, "f6", suffix), timeout=15, what=suffix)
+        record_property("retained_back_after_restart_s", round(time.monotonic() - restarted, 2))
         assert time.monotonic() - restarted < 15  # the state heartbeat is 30 s
         live.close()
         late = Recorder(broker.port, client_id="f6-late")
@@ -148,7 +149,7 @@ def test_sighup_reloads_the_configuration_in_place(broker, tmp_path):
         rec.close()
 
 
-def test_a_flood_of_commands_is_bounded_truncated_and_does_not_stop_state(broker, tmp_path):
+def test_a_flood_of_commands_is_bounded_truncated_and_does_not_stop_state(broker, tmp_path, record_property):
     rec = Recorder(broker.port)
     log = tmp_path / "d.log"
     proc = start_daemon(broker.port, "f9", "--source", CLIP, "--loop", "--set", "mqtt.heartbeat_s=0.5", log=log)
@@ -171,16 +172,18 @@ def test_a_flood_of_commands_is_bounded_truncated_and_does_not_stop_state(broker
     finally:
         assert stop(proc) == 0
     text = log.read_text()
+    configs = [m for m in rec.messages if m.topic == "moodcast/f9/config"]
+    record_property("flood_log_lines", len(text.splitlines()))
+    record_property("flood_config_messages", len(configs))
     assert len(text.splitlines()) < 60, text[-3000:]  # before: one log line per command
     assert "x" * 100 not in text
-    configs = [m for m in rec.messages if m.topic == "moodcast/f9/config"]
     assert all(len(m.payload) < 600 for m in configs)
     assert len(configs) < 200  # before: a publish per command
     rec.close()
 
 
 @pytest.mark.slow
-def test_two_daemons_with_one_device_id_back_off_instead_of_fighting(broker, tmp_path):
+def test_two_daemons_with_one_device_id_back_off_instead_of_fighting(broker, tmp_path, record_property):
     rec = Recorder(broker.port)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     procs = [start_daemon(broker.port, "f10", "--source", CLIP, "--loop", log=log) for log in logs]
@@ -193,6 +196,7 @@ def test_two_daemons_with_one_device_id_back_off_instead_of_fighting(broker, tmp
         counted_from = time.monotonic()
         time.sleep(10)
         flips = [m for m in rec.on("/f10/availability") if m.at >= counted_from]
+        record_property("twin_availability_messages_in_10_s", len(flips))
         assert len(flips) <= 2, [m.payload for m in flips]  # before: about one a second
         assert all(p.poll() is None for p in procs)
     finally:
@@ -226,7 +230,7 @@ class SilentServer:
 
 
 @pytest.mark.slow
-def test_the_watchdog_is_fed_and_commands_answered_while_the_camera_fails(broker, tmp_path):
+def test_the_watchdog_is_fed_and_commands_answered_while_the_camera_fails(broker, tmp_path, record_property):
     server = SilentServer()
     address = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -249,6 +253,7 @@ def test_the_watchdog_is_fed_and_commands_answered_while_the_camera_fails(broker
         asked = time.monotonic()
         rec.publish("moodcast/f3/set/strategy", "uplift")
         ack = rec.wait_for(lambda m: on(rec, "f3", "config")(m) and (m.json()["last_command"] or {}).get("ok"))
+        record_property("command_ack_during_backoff_s", round(ack.at - asked, 2))
         assert ack.at - asked < 2.0  # before: up to 30 s, behind the backoff
         until = time.monotonic() + 25
         while time.monotonic() < until:
@@ -264,4 +269,5 @@ def test_the_watchdog_is_fed_and_commands_answered_while_the_camera_fails(broker
         server.close()
         rec.close()
     gaps = [b - a for a, b in itertools.pairwise(pings)]
+    record_property("watchdog_max_gap_s", round(max(gaps), 2) if gaps else None)
     assert len(pings) >= 4 and max(gaps) < watchdog_s, gaps  # before: 62 s without a ping

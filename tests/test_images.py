@@ -61,7 +61,7 @@ def test_a_bomb_is_refused_from_its_header(data, words):
         decode(data, "bomb")
 
 
-def test_bombs_to_analyze_are_reported_per_file_in_bounded_memory(tmp_path):
+def test_bombs_to_analyze_are_reported_per_file_in_bounded_memory(tmp_path, record_property):
     files = {
         "j30k.jpg": jpeg_declaring(30000, 30000),
         "j20k.jpg": jpeg_declaring(20000, 20000),
@@ -81,6 +81,7 @@ def test_bombs_to_analyze_are_reported_per_file_in_bounded_memory(tmp_path):
         [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, cwd=REPO, timeout=120
     )
     peak_mb = float(run.stderr.rsplit("peak_mb ", 1)[1])
+    record_property("analyze_bombs_peak_rss_mb", round(peak_mb, 1))
     assert run.returncode == 1
     for name in ("j30k.jpg", "j20k.jpg", "p20k.png"):
         assert f"{name}: refused" in run.stderr and "source.max_image_pixels" in run.stderr
