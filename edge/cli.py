@@ -79,10 +79,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from edge.bench import run_bench
+    from edge.bench import run_bench, run_video_bench
 
     config = load_config(args, {"runtime": {"threads": args.threads}} if args.threads else None)
-    report = run_bench(config, args.input, args.frames)
+    if args.video:
+        report = run_video_bench(config, args.input, args.passes)
+    else:
+        report = run_bench(config, args.input, args.frames)
     print(report.format())
     if args.json:
         print_json_last(report.as_dict())
@@ -150,5 +153,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", default=str(SAMPLES_DIR / "astronaut.jpg"), help="image or video")
     p.add_argument("--threads", type=int, help="interpreter threads (default: runtime.threads)")
     p.add_argument("--frames", type=int, default=300)
+    p.add_argument(
+        "--video",
+        action="store_true",
+        help="a clip as the daemon runs it (frame rate, fps cap, motion gate, tracking): CPU and what was skipped",
+    )
+    p.add_argument("--passes", type=int, default=1, help="--video: times through the clip")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)

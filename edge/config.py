@@ -20,10 +20,12 @@ from pathlib import Path
 from edge.detectors import DetectorOptions
 from edge.emotion import EmotionOptions
 from edge.errors import ConfigError
+from edge.motion import MotionOptions
 from edge.parsing import parse_bool
 from edge.recommend import RecommendOptions
 from edge.scene import SceneOptions
 from edge.sources.base import SourceOptions
+from edge.tracker import TrackingOptions
 
 __all__ = ["Config", "ConfigError", "load", "merge", "parse_assignment"]
 
@@ -113,6 +115,8 @@ class RuntimeConfig:
 class Config:
     source: SourceOptions = field(default_factory=SourceOptions)
     detector: DetectorOptions = field(default_factory=DetectorOptions)
+    motion: MotionOptions = field(default_factory=MotionOptions)
+    tracking: TrackingOptions = field(default_factory=TrackingOptions)
     emotion: EmotionOptions = field(default_factory=EmotionOptions)
     scene: SceneOptions = field(default_factory=SceneOptions)
     recommend: RecommendOptions = field(default_factory=RecommendOptions)

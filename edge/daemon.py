@@ -25,13 +25,17 @@ from edge.contract import faces_payload, state_payload
 from edge.mqtt import Command, Publisher
 from edge.pipeline import FrameResult, Pipeline
 from edge.sources import ResilientSource, open_source
-from edge.sources.base import FrameSource
+from edge.sources.base import FrameSource, SourceError
+from edge.tracker import Step
 
 log = logging.getLogger("moodcast")
 
 TICK_S = 0.25  # longest wait without answering commands or feeding the watchdog
 COMMANDS_PER_TICK = 10  # a flood of commands cannot starve the frames and state
 REJECTED_LOG_EVERY_S = 10.0  # rejected or dropped commands: one log line per this, with counts
+# What the analysed frames cost, counted: gated (nothing moved, nothing run), full detections,
+# frames where tracked faces were followed, faces classified.
+WORK = ("gated", "detections", "followed", "classified")
 
 
 class Ending(Enum):
@@ -78,9 +82,15 @@ class RunStats:
     source_failures: int = 0
     stage_ms: dict[str, float] = field(default_factory=dict)  # EMA of each stage
     fps: float = 0.0
+    work: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WORK, 0))  # counts so far
     _last_processed: float | None = None
 
     def record(self, result: FrameResult) -> None:
+        w = result.work
+        self.work["gated"] += w.gated
+        self.work["detections"] += w.step is Step.DETECT
+        self.work["followed"] += w.step is Step.FOLLOW
+        self.work["classified"] += w.classified
         now = time.monotonic()
         if self._last_processed is not None:
             dt = max(now - self._last_processed, 1e-6)
@@ -137,6 +147,7 @@ class Daemon:
         self._last_state_at = 0.0
         self._last_faces_at = 0.0
         self._last_stats_at = 0.0
+        self._work_at_stats: dict[str, int] = {}
         self._last_watchdog = 0.0
         self._last_command: dict | None = None
         self._rejected = 0  # rejected commands not logged yet
@@ -182,6 +193,10 @@ class Daemon:
         self._apply_commands()
         self._publish_stats()
         self._watchdog()
+
+    def _idle(self) -> bool:
+        """Nobody in view and nothing moved in the last analysed frame."""
+        return self._result is not None and self._result.work.gated and not self._result.faces
 
     def settings(self) -> dict:
         return {"strategy": self.pipeline.recommender.strategy, "enabled": self.enabled}
@@ -241,8 +256,11 @@ class Daemon:
         now = self.clock()
         if not force and now - self._last_stats_at < self.config.mqtt.stats_interval_s:
             return
+        elapsed = max(now - self._last_stats_at, 1e-6)
         self._last_stats_at = now
         s = self.stats
+        rates = {k: round((s.work[k] - self._work_at_stats.get(k, 0)) / elapsed, 2) for k in WORK}
+        self._work_at_stats = dict(s.work)
         self.publisher.publish_stats(
             {
                 "fps": round(s.fps, 2),
@@ -250,6 +268,7 @@ class Daemon:
                 "processed": s.processed,
                 "dropped_frames": s.dropped,
                 "stage_ms": {k: round(v, 3) for k, v in s.stage_ms.items()},
+                "work_per_s": rates,
                 "uptime_s": round(now - s.started, 1),
                 "queued_messages": self.publisher.queued,
                 "dropped_messages": self.publisher.dropped,
@@ -271,8 +290,9 @@ class Daemon:
     # --- the loop -----------------------------------------------------------------------------
 
     def run(self, max_frames: int = 0) -> Ending:
-        cap = self.config.source.fps_cap
+        cap, idle_cap = self.config.source.fps_cap, self.config.source.idle_fps_cap
         min_gap = 1 / cap if cap > 0 else 0.0
+        idle_gap = max(min_gap, 1 / idle_cap) if idle_cap > 0 else min_gap
         last_processed = None
         source = ResilientSource(
             self._open_source,
@@ -293,12 +313,19 @@ class Daemon:
                     self.stats.source_ok, self.stats.source_error = True, None
                     sd_notify("STATUS=source recovered")
                 self.tick()
-                if last_processed is not None and frame.ts - last_processed < min_gap * 0.999:
-                    self.stats.dropped += 1
+                gap = idle_gap if self._idle() else min_gap
+                if last_processed is not None and frame.ts - last_processed < gap * 0.999:
+                    self.stats.dropped += 1  # never decoded
                     continue
                 last_processed = frame.ts
                 if self.enabled:
-                    self._result = self.pipeline.process(frame.rgb, frame.ts)
+                    try:
+                        rgb = frame.rgb
+                    except SourceError as exc:  # one frame the decoder could not read
+                        self.stats.dropped += 1
+                        log.warning("%s", exc)
+                        continue
+                    self._result = self.pipeline.process(rgb, frame.ts)
                     self.stats.processed += 1
                     self.stats.record(self._result)
                     if self.config.mqtt.faces and self.clock() - self._last_faces_at >= (

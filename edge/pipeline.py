@@ -1,4 +1,5 @@
-"""One frame through every stage: detect -> classify -> scene -> recommend. No I/O but the models."""
+"""One frame through every stage: motion gate -> detect or follow -> classify -> scene -> recommend.
+No I/O but the models. Independent images (``still``) skip the gate and the tracking."""
 
 from __future__ import annotations
 
@@ -10,18 +11,23 @@ import numpy as np
 from edge.config import Config
 from edge.detectors import Face, FaceDetector, create_detector
 from edge.emotion import Emotion, EmotionClassifier
+from edge.motion import MotionDetector
 from edge.recommend import GenreRecommender, Recommendation
 from edge.scene import Scene, SceneFace, SceneTracker
+from edge.tracker import FaceTracker, Step
 
 
 @dataclass(frozen=True)
 class FaceResult:
     face: Face
     emotion: Emotion
+    track_id: int | None = None  # the same while the face stays in view (video); None for stills
 
     def as_dict(self, box_scale: float = 1.0) -> dict:
         """``box_scale``: pixels of the reported image per pixel of the analysed frame."""
+        track = {} if self.track_id is None else {"id": self.track_id}
         return {
+            **track,
             "box": self.face.box.scaled(box_scale).as_list(),
             "score": round(self.face.score, 4),
             "emotion": self.emotion.label,
@@ -31,12 +37,26 @@ class FaceResult:
 
 
 @dataclass(frozen=True)
+class Work:
+    """What a frame cost: whether it moved, what the detector did, how many faces were classified."""
+
+    moving: bool
+    step: Step
+    classified: int
+
+    @property
+    def gated(self) -> bool:
+        return self.step is Step.HOLD
+
+
+@dataclass(frozen=True)
 class FrameResult:
     ts: float
     faces: list[FaceResult]
     scene: Scene
     recommendation: Recommendation
     timings_ms: dict[str, float]
+    work: Work
 
     def as_dict(self, box_scale: float = 1.0) -> dict:
         """``box_scale``: pixels of the reported image per pixel of the analysed frame (a large
@@ -54,34 +74,73 @@ class Pipeline:
     """The stages wired together; ``process`` one RGB frame at a time, in time order."""
 
     def __init__(
-        self, detector: FaceDetector, classifier: EmotionClassifier, scene: SceneTracker, recommender: GenreRecommender
+        self,
+        detector: FaceDetector,
+        classifier: EmotionClassifier,
+        scene: SceneTracker,
+        recommender: GenreRecommender,
+        motion: MotionDetector | None = None,
+        tracker: FaceTracker | None = None,
     ):
         self.detector = detector
         self.classifier = classifier
         self.scene = scene
         self.recommender = recommender
+        self.motion = motion
+        self.tracker = tracker
 
     @classmethod
     def from_config(cls, config: Config, still: bool = False) -> Pipeline:
-        """Build every stage from ``config``; ``still`` analyses independent images (no smoothing)."""
+        """Build every stage from ``config``; ``still`` analyses independent images (no smoothing,
+        no motion gate, no tracking)."""
         threads = config.runtime.threads
         scene = config.scene.for_stills() if still else config.scene
+        detector = create_detector(config.detector, threads)
+        motion = MotionDetector(config.motion) if config.motion.enabled and not still else None
+        tracker = None
+        if config.tracking.enabled and not still:
+            tracker = FaceTracker(config.tracking, can_follow=hasattr(detector, "refine"))
         return cls(
-            create_detector(config.detector, threads),
+            detector,
             EmotionClassifier(config.emotion, threads),
             SceneTracker(scene),
             GenreRecommender(config.recommend),
+            motion,
+            tracker,
         )
 
     def process(self, rgb: np.ndarray, ts: float | None = None) -> FrameResult:
         ts = time.time() if ts is None else ts
         t0 = time.perf_counter()
-        faces = self.detector.detect(rgb)
+        moving = self.motion.detect(rgb).moving if self.motion else True
         t1 = time.perf_counter()
-        emotions = self.classifier.classify(rgb, [f.box for f in faces])
+        step = self.tracker.step(ts, moving) if self.tracker else Step.DETECT
+        if self.tracker is None:
+            faces = self.detector.detect(rgb)
+        elif step is Step.DETECT:
+            tracks = self.tracker.detected(self.detector.detect(rgb), ts)
+        elif step is Step.FOLLOW:
+            tracks = self.tracker.followed(self.detector.refine(rgb, [t.face.box for t in self.tracker.tracks]))
+        else:
+            tracks = self.tracker.tracks
         t2 = time.perf_counter()
-        scene = self.scene.update([SceneFace(f.box.area, e.probabilities) for f, e in zip(faces, emotions)], ts)
-        recommendation = self.recommender.recommend(scene, ts)
+        if self.tracker is None:
+            emotions = self.classifier.classify(rgb, [f.box for f in faces])
+            results = [FaceResult(f, e) for f, e in zip(faces, emotions)]
+            classified = len(faces)
+        else:
+            due = self.tracker.due()
+            self.tracker.classified(due, self.classifier.classify(rgb, [t.face.box for t in due]))
+            results = [FaceResult(t.face, t.emotion, t.id) for t in tracks]
+            classified = len(due)
         t3 = time.perf_counter()
-        timings = {"detect": (t1 - t0) * 1e3, "classify": (t2 - t1) * 1e3, "recommend": (t3 - t2) * 1e3}
-        return FrameResult(ts, [FaceResult(f, e) for f, e in zip(faces, emotions)], scene, recommendation, timings)
+        scene = self.scene.update([SceneFace(r.face.box.area, r.emotion.probabilities) for r in results], ts)
+        recommendation = self.recommender.recommend(scene, ts)
+        t4 = time.perf_counter()
+        timings = {
+            "motion": (t1 - t0) * 1e3,
+            "detect": (t2 - t1) * 1e3,
+            "classify": (t3 - t2) * 1e3,
+            "recommend": (t4 - t3) * 1e3,
+        }
+        return FrameResult(ts, results, scene, recommendation, timings, Work(moving, step, classified))

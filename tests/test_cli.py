@@ -89,7 +89,7 @@ def test_bench_json(what):
     assert code == 0
     result = last_json(out)
     assert {"pipeline_ms_p50", "pipeline_ms_p95", "fps", "rss_mb", "stages"} <= set(result)
-    assert set(result["stages"]) == {"decode", "detect", "classify", "recommend"}
+    assert set(result["stages"]) == {"decode", "motion", "detect", "classify", "recommend"}
     assert result["faces_per_frame"] >= 0.9
     json.dumps(result)
 
@@ -104,3 +104,26 @@ def test_eval_emotion_with_a_detector_model_names_the_file(data):
         str(SAMPLES_DIR.parent / "models" / "blazeface_full.tflite"),
     )
     assert code == 1 and "blazeface_full.tflite: expected a grey square input" in err
+
+
+def test_bench_video_reports_cpu_and_what_the_gate_and_tracking_skipped():
+    clip = str(SAMPLES_DIR / "astronaut.avi")  # 4 s at 10 fps, the face always in view
+    code, out, _ = run_cli("bench", "--video", "--input", clip, "--passes", "2", "--json")
+    assert code == 0
+    gated = last_json(out)
+    assert gated["source_frames"] == 80 and gated["analysed"] == 80 and gated["cpu_ms_per_frame"] > 0
+    work = gated["work"]
+    assert work["detections"] + work["followed"] + work["gated"] == 80 and 8 <= work["detections"] <= 12
+    assert work["classified"] < 60  # every third frame or so, not every frame
+    code, out, _ = run_cli(
+        "bench",
+        "--video",
+        "--input",
+        clip,
+        "--set",
+        "motion.enabled=false",
+        "--set",
+        "tracking.enabled=false",
+        "--json",
+    )
+    assert last_json(out)["work"] == {"gated": 0, "detections": 40, "followed": 0, "classified": 40}

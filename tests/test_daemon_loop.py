@@ -6,7 +6,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+import clips
+import cv2
 import numpy as np
+import pytest
 
 from edge.config import load
 from edge.contract import Topics
@@ -59,7 +62,8 @@ class ListSource:
 class RecordingPublisher:
     """What the daemon hands to MQTT, in order."""
 
-    def __init__(self):
+    def __init__(self, clock: Clock):
+        self.clock = clock
         self.topics = Topics("moodcast/test")
         self.commands = CommandQueue(10**6)
         self.reconnected = threading.Event()
@@ -70,7 +74,7 @@ class RecordingPublisher:
         self.queued = self.dropped = 0
 
     def publish_state(self, payload: dict) -> int:
-        self.states.append(payload)
+        self.states.append({**payload, "at": self.clock()})  # media time of the frame behind it
         return len(self.states)
 
     def publish_stats(self, payload: dict) -> None:
@@ -86,8 +90,8 @@ class RecordingPublisher:
 def run(frames, *sources, settings: dict | None = None, commands: dict[int, list[Command]] | None = None):
     """Run the daemon over ``sources`` (ListSources made from ``frames`` when none are given)."""
     config = load(overrides=settings or {}, environ={})
-    publisher = RecordingPublisher()
     clock = Clock()
+    publisher = RecordingPublisher(clock)
     pending = list(sources) or [ListSource(frames)]
 
     def open_source() -> ListSource:
@@ -167,3 +171,61 @@ def test_a_failing_camera_is_reported_and_its_recovery_too():
     failed = next(s for s in publisher.stats if not s["source_ok"])
     assert failed["source_error"] == "list: unplugged" and failed["source_failures"] == 1
     assert publisher.states[-1]["emotion"] == "happy"
+
+
+# The full pipeline on every frame the fps cap lets through: what the gated daemon is compared with.
+FULL = {"motion": {"enabled": False}, "tracking": {"enabled": False}, "source": {"idle_fps_cap": 0}}
+
+
+@pytest.fixture(scope="module")
+def clip_frames(tmp_path_factory) -> dict[str, list[tuple[np.ndarray, float]]]:
+    """scripts/clips.py's clips (9 s each, written and read back as video), as frames."""
+    made = clips.make(tmp_path_factory.mktemp("clips"), seconds=9.0)
+    frames = {}
+    for name, path in made.items():
+        capture = cv2.VideoCapture(str(path))
+        frames[name] = []
+        while (read := capture.read())[0]:
+            frames[name].append((cv2.cvtColor(read[1], cv2.COLOR_BGR2RGB), len(frames[name]) / clips.FPS))
+    return frames
+
+
+def published(states: list[dict], times: list[float]) -> list[str | None]:
+    """The scene emotion a subscriber holds at each time."""
+    held, out, i = None, [], 0
+    for t in times:
+        while i < len(states) and states[i]["at"] <= t + 1e-9:
+            held, i = states[i]["emotion"], i + 1
+        out.append(held)
+    return out
+
+
+@pytest.mark.parametrize("clip", ["empty_room", "one_face", "enter_and_leave", "two_people"])
+def test_the_gated_daemon_publishes_what_the_full_pipeline_does(clip_frames, clip, record_property):
+    frames = clip_frames[clip]
+    times = [ts for _, ts in frames]
+    full_daemon, full = run(frames, settings=FULL)
+    gated_daemon, gated = run(frames)
+    agree = np.mean([a == b for a, b in zip(published(full.states, times), published(gated.states, times))])
+    full_work, work = full_daemon.stats.work, gated_daemon.stats.work
+    record_property("agreement", round(float(agree), 4))
+    record_property("work_full", full_work)
+    record_property("work_gated", work)
+    assert agree >= 0.98, agree
+    assert work["detections"] <= full_work["detections"] / 4  # a full detection about once a second
+    assert work["classified"] <= full_work["classified"] / 2 + 2
+    assert full_work["gated"] == 0 and (work["gated"] > 0 or clip == "two_people")
+
+
+def test_a_newcomer_is_detected_within_a_second(clip_frames, record_property):
+    frames = clip_frames["enter_and_leave"]
+    _, full = run(frames, settings=FULL)
+    _, gated = run(frames)
+    first_full = next(s["at"] for s in full.states if s["faces"])
+    first_gated = next(s["at"] for s in gated.states if s["faces"])
+    record_property("newcomer_delay_s", round(first_gated - first_full, 2))
+    assert first_gated - first_full <= 1.0, (first_full, first_gated)
+    left_full = next(s["at"] for s in full.states if s["at"] > first_full + 1 and not s["faces"])
+    left_gated = next(s["at"] for s in gated.states if s["at"] > first_gated + 1 and not s["faces"])
+    record_property("leaver_delay_s", round(left_gated - left_full, 2))
+    assert abs(left_gated - left_full) <= 1.0

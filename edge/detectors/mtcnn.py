@@ -135,6 +135,22 @@ class RNet:
         return regress(squares[:, :4], reg), cls[:, 1]
 
 
+def as_face(corners: np.ndarray, score: float, marks: np.ndarray) -> Face:
+    x1, y1, x2, y2 = (float(v) for v in corners)
+    return Face(Box(x1, y1, x2 - x1, y2 - y1), float(score), tuple((float(x), float(y)) for x, y in marks))
+
+
+def refine_boxes(rnet: RNet, onet: ONet, rgb: np.ndarray, boxes: list[Box], threshold: float) -> list[Face | None]:
+    """R-Net then O-Net on square boxes around ``boxes``: the face each finds, or None."""
+    if not boxes:
+        return []
+    rows = np.array([[b.x, b.y, b.x + b.w, b.y + b.h] for b in boxes], np.float32)
+    moved, second = rnet.refine(rgb, to_square(rows))
+    refined, third, marks = onet.refine(rgb, to_square(moved))
+    scores = (second + third) / 2
+    return [as_face(refined[i], scores[i], marks[i]) if scores[i] >= threshold else None for i in range(len(boxes))]
+
+
 class Mtcnn:
     """The backend ``mtcnn``; its score threshold is O-Net's (the last of ``thresholds``)."""
 
@@ -169,6 +185,10 @@ class Mtcnn:
                 max_faces=options.max_faces,
             )
         )
+
+    def refine(self, rgb: np.ndarray, boxes: list[Box]) -> list[Face | None]:
+        """Each face followed from its box in an earlier frame by R-Net and O-Net (no pyramid)."""
+        return refine_boxes(self.rnet, self.onet, rgb, boxes, self.options.thresholds[2])
 
     def _scales(self, h: int, w: int) -> list[float]:
         o = self.options

@@ -19,7 +19,7 @@ import numpy as np
 
 from edge.detectors.base import Box, Face
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
-from edge.detectors.mtcnn import ONet, RNet, to_square
+from edge.detectors.mtcnn import ONet, RNet, as_face, refine_boxes, to_square
 from edge.runtime import TFLiteModel
 
 if TYPE_CHECKING:
@@ -97,7 +97,11 @@ class BlazeFaceOnet:
         for i in np.argsort(-scores):
             if scores[i] < self.options.score_threshold or len(faces) == self.options.max_faces:
                 break
-            x1, y1, x2, y2 = refined[i]
-            points = tuple((float(px), float(py)) for px, py in marks[i])
-            faces.append(Face(Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)), float(scores[i]), points))
+            faces.append(as_face(refined[i], scores[i], marks[i]))
         return faces
+
+    def refine(self, rgb: np.ndarray, boxes: list[Box]) -> list[Face | None]:
+        """Each face followed from its box in an earlier frame: R-Net and O-Net around it (no
+        BlazeFace pass); None where they no longer see a face (the mean of their scores, below the
+        score threshold)."""
+        return refine_boxes(self.rnet, self.onet, rgb, boxes, self.options.score_threshold)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -20,6 +21,9 @@ class SourceOptions:
 
     uri: str = str(SAMPLES_DIR / "astronaut.avi")  # picamera2[:N], camera index, /dev/videoN, URL, file, folder
     fps_cap: float = 10.0  # frames per second processed at most; 0 = no cap
+    # ... while nobody is in view and nothing moves (0 = fps_cap): an empty room costs less, and
+    # a newcomer's motion is still seen within 1 / idle_fps_cap seconds
+    idle_fps_cap: float = 2.0
     loop: bool = False  # repeat a video file or image folder at its end
     realtime: bool = True  # play a video file at its own frame rate
     width: int = 640  # requested from cameras
@@ -35,6 +39,8 @@ class SourceOptions:
             raise ConfigError("uri: must name a camera, stream, file or folder")
         if self.fps_cap < 0:
             raise ConfigError(f"fps_cap: must be >= 0, got {self.fps_cap!r}")
+        if self.idle_fps_cap < 0:
+            raise ConfigError(f"idle_fps_cap: must be >= 0, got {self.idle_fps_cap!r}")
         for key in ("width", "height"):
             if not 1 <= getattr(self, key) <= 8192:
                 raise ConfigError(f"{key}: must be 1-8192 pixels, got {getattr(self, key)!r}")
@@ -48,9 +54,17 @@ class SourceOptions:
 
 @dataclass(frozen=True)
 class Frame:
-    rgb: np.ndarray  # (H, W, 3) uint8
+    """One frame. ``image`` is the RGB array, or what decodes it when ``rgb`` is first read: a
+    source can deliver frames that the fps cap then drops without ever decoding them. A lazy frame
+    must be read before the source's next frame is taken."""
+
+    image: np.ndarray | Callable[[], np.ndarray]  # (H, W, 3) uint8, or its decoder
     ts: float  # seconds; wall clock for cameras, media time for files
     index: int
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        return self.image() if callable(self.image) else self.image
 
 
 class FrameSource(Protocol):

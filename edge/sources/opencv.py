@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from edge.sources.base import Frame, SourceError, SourceOptions
 
@@ -78,8 +79,17 @@ class OpenCVSource:
         in_loop = 0  # frames of the current pass through the file
         offset = 0.0  # media time at the start of this pass
         started = time.monotonic()
+        capture = self._capture
+
+        def decode() -> np.ndarray:
+            ok, bgr = capture.retrieve()
+            if not ok:
+                raise SourceError(f"{self.uri}: a frame could not be decoded")
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
         while True:
-            ok, bgr = self._capture.read()
+            # grab() takes the frame, retrieve() decodes it: only for the frames that are used.
+            ok = capture.grab()
             if not ok:
                 if self.live:
                     raise SourceError(f"{self.uri}: the camera or stream stopped delivering frames")
@@ -98,7 +108,7 @@ class OpenCVSource:
                     delay = ts - (time.monotonic() - started)
                     if delay > 0:
                         time.sleep(delay)
-            yield Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts, index)
+            yield Frame(decode, ts, index)
             index += 1
 
     def close(self) -> None:
