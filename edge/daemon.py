@@ -195,8 +195,10 @@ class Daemon:
         self._watchdog()
 
     def _idle(self) -> bool:
-        """Nobody in view and nothing moved in the last analysed frame."""
-        return self._result is not None and self._result.work.gated and not self._result.faces
+        """Nobody in view, nothing moved in the last analysed frame, and the scene already says so
+        (while its no-face countdown runs, frames keep coming at the full cap to end it on time)."""
+        r = self._result
+        return r is not None and r.work.gated and not r.faces and r.scene.emotion is None
 
     def settings(self) -> dict:
         return {"strategy": self.pipeline.recommender.strategy, "enabled": self.enabled}

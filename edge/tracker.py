@@ -69,6 +69,12 @@ class Track:
         return overlap < options.still_iou
 
 
+def _near(a: Box, b: Box) -> bool:
+    """Centres closer than the larger box's side."""
+    side = max(a.w, a.h, b.w, b.h)
+    return abs((a.x + a.w / 2) - (b.x + b.w / 2)) < side and abs((a.y + a.h / 2) - (b.y + b.h / 2)) < side
+
+
 def _xywh(boxes: list[Box]) -> np.ndarray:
     return np.array([[b.x, b.y, b.w, b.h] for b in boxes], np.float64).reshape(-1, 4)
 
@@ -82,6 +88,7 @@ class FaceTracker:
     tracks: list[Track] = field(default_factory=list)
     _last_detection: float | None = None
     _lost: bool = False
+    _missing: list[Track] = field(default_factory=list)  # lost since the last detection
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def step(self, ts: float, moving: bool) -> Step:
@@ -98,9 +105,11 @@ class FaceTracker:
         return Step.HOLD
 
     def detected(self, faces: list[Face], ts: float) -> list[Track]:
-        """A full detection: each face continues the track it overlaps most, or starts one."""
+        """A full detection: each face continues the track it overlaps most, else one lost since
+        the last detection whose box was near (a face that moved too fast to follow), else starts
+        one."""
         self._last_detection, self._lost = ts, False
-        old = self.tracks
+        old = self.tracks + self._missing
         taken: set[int] = set()
         tracks = []
         overlaps = iou_matrix(_xywh([f.box for f in faces]), _xywh([t.face.box for t in old])) if old else None
@@ -108,9 +117,10 @@ class FaceTracker:
             match = None
             if overlaps is not None:
                 for j in np.argsort(-overlaps[i]):
-                    if overlaps[i, j] < self.options.match_iou:
-                        break
-                    if j not in taken:
+                    near = overlaps[i, j] >= self.options.match_iou or (
+                        j >= len(self.tracks) and _near(face.box, old[j].face.box)
+                    )
+                    if near and j not in taken:
                         match = old[j]
                         taken.add(j)
                         break
@@ -119,7 +129,7 @@ class FaceTracker:
             else:
                 match.face = face
                 tracks.append(match)
-        self.tracks = tracks
+        self.tracks, self._missing = tracks, []
         return tracks
 
     def followed(self, faces: list[Face | None]) -> list[Track]:
@@ -128,6 +138,7 @@ class FaceTracker:
         for track, face in zip(self.tracks, faces):
             if face is None:
                 self._lost = True
+                self._missing.append(track)
             else:
                 track.face = face
                 kept.append(track)
