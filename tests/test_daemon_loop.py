@@ -118,6 +118,17 @@ def test_the_frame_rate_cap_drops_what_comes_faster():
     assert daemon.stats.processed == 30 and daemon.stats.dropped == 0
 
 
+def test_frames_the_cap_drops_are_never_decoded():
+    decoded = []
+
+    def lazy(i: int):
+        return lambda: decoded.append(i) or FACE
+
+    frames = [(lazy(i), i / 30) for i in range(90)]  # a 30 fps camera, capped at 10
+    daemon, _ = run(frames)
+    assert daemon.stats.processed == len(decoded) == 30 and decoded == list(range(0, 90, 3))
+
+
 def test_state_is_published_on_change_only():
     frames = timed(FACE, 0.0, 2.0, 10) + timed(EMPTY, 2.0, 3.0, 10)
     _, publisher = run(frames, settings={"mqtt": {"heartbeat_s": 60}})
