@@ -70,40 +70,6 @@ def test_retained_topics_come_back_soon_after_a_broker_restart(tmp_path, record_
         broker.stop()
 
 
-def test_after_an_outage_that_fills_the_queue_the_device_is_available_again(broker):
-    proc = start_daemon(
-        broker.port,
-        "f4",
-        "--source",
-        CLIP,
-        "--loop",
-        "--set",
-        "mqtt.heartbeat_s=0.1",
-        "--set",
-        "mqtt.queue_size=5",
-        "--set",
-        "mqtt.keepalive=5",
-    )
-    rec = Recorder(broker.port)
-    try:
-        rec.wait_for(on(rec, "f4", "state"), timeout=20)
-        rec.close()
-        broker.stop()
-        time.sleep(3)  # ~30 state messages for a queue of 5
-        broker.start()
-        live = Recorder(broker.port, client_id="f4-live")
-        live.wait_for(lambda m: on(live, "f4", "stats")(m) and m.json()["dropped_messages"] > 0, timeout=30)
-        live.close()
-        late = Recorder(broker.port, client_id="f4-late")
-        availability = late.wait_for(lambda m: on(late, "f4", "availability")(m) and m.retain)
-        assert availability.payload == b"online"
-        late.wait_for(lambda m: m.topic == "homeassistant/device/f4/config" and m.retain, what="discovery")
-        late.wait_for(lambda m: on(late, "f4", "config")(m) and m.retain, what="config")
-        late.close()
-    finally:
-        stop(proc)
-
-
 def test_a_restart_is_told_from_a_replay_by_boot_id(broker):
     rec = Recorder(broker.port)
     first = start_daemon(broker.port, "f13", "--source", CLIP)

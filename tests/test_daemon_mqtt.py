@@ -226,7 +226,8 @@ def test_mqtt_3_1_1_works_too(broker):
     rec.close()
 
 
-def test_queue_bound_drops_are_counted_and_reported(broker, tmp_path):
+def test_queue_bound_drops_are_counted_and_reported_and_the_device_is_available_again(broker, tmp_path):
+    """The bound drops state only: availability, discovery and config get through after the outage."""
     rec = Recorder(broker.port)
     proc = start_daemon(
         broker.port,
@@ -255,6 +256,12 @@ def test_queue_bound_drops_are_counted_and_reported(broker, tmp_path):
         )
         validate(stats.json(), "stats")
         assert proc.poll() is None
+        late = Recorder(broker.port, client_id="t11-late")
+        availability = late.wait_for(lambda m: m.topic == "moodcast/t11/availability" and m.retain)
+        assert availability.payload == b"online"
+        late.wait_for(lambda m: m.topic == "homeassistant/device/t11/config" and m.retain, what="discovery")
+        late.wait_for(lambda m: m.topic == "moodcast/t11/config" and m.retain, what="config")
+        late.close()
     finally:
         stop(proc)
         rec.close()
