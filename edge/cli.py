@@ -103,6 +103,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from edge.doctor import as_dict, format_checks, run_checks
+
+    checks = run_checks(load_config(args), broker=not args.no_broker, source=not args.no_source)
+    print(format_checks(checks))
+    report = as_dict(checks)
+    if args.json:
+        print_json_last(report)
+    return 1 if report["status"] == "fail" else 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from edge.daemon import Ending, run_daemon
 
@@ -148,6 +159,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help=f"default {cfg.ApiConfig.host} (api.host)")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+
+    p = with_config(
+        sub.add_parser("doctor", help="check the runtime, models, camera, broker and system; the fix for each")
+    )
+    p.add_argument("--no-broker", action="store_true", help="skip the broker round trip")
+    p.add_argument("--no-source", action="store_true", help="skip opening the camera or source")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
 
     p = with_config(sub.add_parser("bench", help="per-stage latency, fps and memory"))
     p.add_argument("--input", default=str(SAMPLES_DIR / "astronaut.jpg"), help="image or video")

@@ -24,6 +24,11 @@ class Picamera2Source:
             self._module = importlib.import_module("picamera2")
         except ImportError:
             raise SourceError(INSTALL_HINT) from None
+        except ValueError as exc:  # "numpy.dtype size changed": apt's picamera2 and this venv's numpy differ
+            raise SourceError(
+                f"picamera2 does not import with this venv's numpy ({exc}): it is built against the "
+                "system's numpy; `moodcast doctor` shows both versions"
+            ) from None
         self.camera, self.width, self.height = camera, width, height
         self._picam = None
 
