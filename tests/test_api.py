@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -137,3 +138,67 @@ def test_a_body_over_the_limit_is_refused_before_it_is_sent(server):
         )
         answer = s.recv(4096)  # no body byte was sent
     assert answer.startswith(b"HTTP/1.1 413")
+
+
+def documented(spec: dict) -> set[tuple[str, str, int]]:
+    return {
+        (method.upper(), path, int(code))
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+        for code in operation["responses"]
+    }
+
+
+def response_schema(spec: dict, method: str, path: str, status: int, content_type: str) -> dict:
+    """The documented schema of an answer, its file references read from schemas/."""
+    content = spec["paths"][path][method.lower()]["responses"][str(status)]["content"]
+    assert content_type in content, f"{method} {path} {status}: {content_type} is not documented"
+    ref = content[content_type]["schema"].get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        return spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    if ref:
+        return json.loads((REPO / "schemas" / ref).read_text())
+    return content[content_type]["schema"]
+
+
+def test_the_openapi_description_matches_the_servers_answers(server):
+    """Every documented status code of every operation, produced by a real request to `moodcast
+    serve`, and the answer validated against the documented schema; the Postman collection is the
+    one generated from this description."""
+    import jsonschema
+    import postman
+    from test_images import jpeg_declaring
+
+    port = server[0]
+    spec = json.loads((REPO / "schemas" / "openapi.json").read_text())
+    requests = [
+        ("GET", "/healthz", None, None, 200),
+        ("POST", "/v1/analyze", JPEG, "image/jpeg", 200),
+        ("POST", "/v1/analyze", b"\xff\xd8\xff broken", "image/jpeg", 400),
+        ("POST", "/v1/analyze", jpeg_declaring(30000, 30000), "image/jpeg", 413),
+        ("POST", "/v1/analyze", b"hello", "text/plain", 415),
+        ("GET", "/v1/analyze", None, None, 405),
+    ]
+    seen = set()
+    for method, path, body, ctype, status in requests:
+        headers = {"Content-Type": ctype} if ctype else {}
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                code, answer_type, answer = r.status, r.headers.get_content_type(), r.read()
+        except urllib.error.HTTPError as e:
+            code, answer_type, answer = e.code, e.headers.get_content_type(), e.read()
+        assert code == status, (method, path, code, answer[:200])
+        jsonschema.validate(json.loads(answer), response_schema(spec, method, path, code, answer_type))
+        seen.add((method, path, code))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:  # the other 413: waitress's
+        s.sendall(
+            b"POST /v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 99999999\r\n\r\n"
+        )
+        head = s.recv(4096).decode(errors="replace")
+    assert head.startswith("HTTP/1.1 413") and "text/plain" in head.lower()
+    response_schema(spec, "POST", "/v1/analyze", 413, "text/plain")
+    assert seen == documented(spec)
+    made = postman.collection(spec)
+    assert json.loads((REPO / "schemas" / "moodcast.postman_collection.json").read_text()) == made
+    assert [i["name"] for i in made["item"]] == ["healthz", "analyze", "analyzeWrongMethod"]
