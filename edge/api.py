@@ -62,13 +62,13 @@ def create_app(config: Config, pipeline: Pipeline | None = None):
             data, name = request.get_data(), "body"
         if not data:
             return error(400, "empty body: send the image bytes")
-        try:
-            image = decode(data, name, config.source.max_image_pixels, config.source.max_image_side)
-        except ImageTooLarge as exc:
-            return error(413, str(exc))
-        except SourceError as exc:
-            return error(400, str(exc))
-        with lock:
+        with lock:  # decoding too: four large images at once would not fit a Pi's memory
+            try:
+                image = decode(data, name, config.source.max_image_pixels, config.source.max_image_side)
+            except ImageTooLarge as exc:
+                return error(413, str(exc))
+            except SourceError as exc:
+                return error(400, str(exc))
             result = pipeline.process(image.rgb)
         body = {"image": name, "width": image.width, "height": image.height}
         return jsonify({**body, **result.as_dict(box_scale=1 / image.scale)})

@@ -316,6 +316,8 @@ class Daemon:
                     sd_notify("STATUS=source recovered")
                 self.tick()
                 gap = idle_gap if self._idle() else min_gap
+                if last_processed is not None and frame.ts < last_processed:
+                    last_processed = None  # the wall clock stepped back (NTP): start counting again
                 if last_processed is not None and frame.ts - last_processed < gap * 0.999:
                     self.stats.dropped += 1  # never decoded
                     continue
@@ -327,7 +329,12 @@ class Daemon:
                         self.stats.dropped += 1
                         log.warning("%s", exc)
                         continue
-                    self._result = self.pipeline.process(rgb, frame.ts)
+                    try:
+                        self._result = self.pipeline.process(rgb, frame.ts)
+                    except Exception:  # a frame the models or OpenCV reject: skip it, keep running
+                        self.stats.dropped += 1
+                        log.exception("analysis failed on frame %d; skipped", frame.index)
+                        continue
                     self.stats.processed += 1
                     self.stats.record(self._result)
                     if self.config.mqtt.faces and self.clock() - self._last_faces_at >= (

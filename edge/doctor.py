@@ -10,6 +10,7 @@ import json
 import platform
 import secrets
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -137,7 +138,10 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
 
     m = config.mqtt
     where = f"{m.host}:{m.port}"
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"moodcast-doctor-{secrets.token_hex(4)}")
+    protocol = mqtt.MQTTv5 if m.protocol == "5" else mqtt.MQTTv311
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"moodcast-doctor-{secrets.token_hex(4)}", protocol=protocol
+    )
     connected, echoed, status = threading.Event(), threading.Event(), []
     refused: list[str] = []
     probe = f"{config.topic_prefix}/doctor/{secrets.token_hex(4)}"
@@ -164,7 +168,12 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
         client.username_pw_set(m.username, read_password(config))
     try:
         if m.tls:
-            client.tls_set(ca_certs=m.ca_file or None, certfile=m.cert_file or None, keyfile=m.key_file or None)
+            client.tls_set(
+                ca_certs=m.ca_file or None,
+                certfile=m.cert_file or None,
+                keyfile=m.key_file or None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
         client.connect(m.host, m.port, keepalive=m.keepalive)
     except (OSError, ValueError) as exc:
         return [Check("broker", FAIL, f"{where}: {exc}", "is the broker running there? check [mqtt] host, port, tls")]

@@ -23,7 +23,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from edge.config import Config
-from edge.contract import OFFLINE, ONLINE, Topics, discovery_payload, iso_now, parse_command
+from edge.contract import OFFLINE, ONLINE, Topics, discovery_payload, parse_command
 from edge.errors import ConfigError
 
 log = logging.getLogger("moodcast.mqtt")
@@ -109,7 +109,7 @@ class Publisher:
         self.seq = 0
         self.sent = self.dropped = 0
         self.twins = 0  # times another daemon was seen publishing our state
-        self.started = iso_now()
+        self._foreign: dict[str, int] = {}  # boot_id -> seq of other processes' states seen
         self._stopping = False
         self._resume_timer: threading.Timer | None = None
         self._pending: set[int] = set()  # mids of sent messages not acknowledged yet
@@ -228,34 +228,46 @@ class Publisher:
         self.commands.put(parse_message(message.topic.rsplit("/", 1)[-1], message.payload))
 
     def _check_twin(self, payload: bytes) -> None:
-        """Another process's state on our topic, published since we started: back off."""
+        """Another process that keeps publishing our state: its boot_id seen again with another
+        seq (a retained state left by an earlier run never changes, whatever the clock says). Of
+        two twins, the one with the smaller boot_id gives way, so exactly one goes offline."""
         try:
             state = json.loads(payload)
-            twin = state["boot_id"] != self.boot_id and state["ts"] > self.started
+            other, seq = str(state["boot_id"]), state["seq"]
         except (ValueError, KeyError, TypeError):
             return
-        if not twin or self._stopping:
+        if other == self.boot_id:
             return
-        self.twins += 1
-        delay = min(TWIN_BACKOFF_S[0] * 2 ** min(self.twins - 1, 8), TWIN_BACKOFF_S[1])
+        seen = self._foreign.get(other)
+        if len(self._foreign) > 16:
+            self._foreign.clear()
+        self._foreign[other] = seq
+        if seen is None or seen == seq or other < self.boot_id:
+            return
+        with self._lock:
+            if self._stopping or (self._resume_timer is not None and self._resume_timer.is_alive()):
+                return
+            self.twins += 1
+            delay = min(TWIN_BACKOFF_S[0] * 2 ** min(self.twins - 1, 8), TWIN_BACKOFF_S[1])
+            self._resume_timer = threading.Timer(delay, self._resume)
+            self._resume_timer.daemon = True
+            self._resume_timer.start()
         self.last_error = (
-            f"another moodcast (boot_id {state['boot_id']}) publishes as {self.topics.prefix}: is a second one "
-            f"running with mqtt.device_id {self.device_id!r}? The broker lets one of them connect at a time. Give "
-            f"each its own device_id. Going offline for {delay} s instead of taking the connection back"
+            f"another moodcast (boot_id {other}) publishes as {self.topics.prefix}: is a second one running "
+            f"with mqtt.device_id {self.device_id!r}? The broker lets one of them connect at a time. Give each "
+            f"its own device_id. Going offline for {delay} s instead of taking the connection back"
         )
         log.error("%s", self.last_error)
         self.client.disconnect()  # ends paho's loop thread; _resume starts a new one
-        self._resume_timer = threading.Timer(delay, self._resume)
-        self._resume_timer.daemon = True
-        self._resume_timer.start()
 
     def _resume(self) -> None:
-        if self._stopping:
-            return
-        m = self.config.mqtt
-        self.client.loop_stop()
-        self.client.connect_async(m.host, m.port, keepalive=m.keepalive)
-        self.client.loop_start()
+        self.client.loop_stop()  # the ended thread, joined outside the lock its callbacks take
+        with self._lock:  # never after stop(): it sets _stopping under the same lock
+            if self._stopping:
+                return
+            m = self.config.mqtt
+            self.client.connect_async(m.host, m.port, keepalive=m.keepalive)
+            self.client.loop_start()
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -318,9 +330,10 @@ class Publisher:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish ``offline``, wait (bounded) for queued messages to be acknowledged, disconnect."""
-        self._stopping = True
-        if self._resume_timer is not None:
-            self._resume_timer.cancel()
+        with self._lock:
+            self._stopping = True
+            if self._resume_timer is not None:
+                self._resume_timer.cancel()
         if self.connected:
             info = self.client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
             deadline = time.monotonic() + timeout

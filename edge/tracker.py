@@ -134,9 +134,14 @@ class FaceTracker:
 
     def followed(self, faces: list[Face | None]) -> list[Track]:
         """The tracked faces refined in this frame (None: lost, so detect again next frame)."""
-        kept = []
+        kept: list[Track] = []
         for track, face in zip(self.tracks, faces):
-            if face is None:
+            merged = (
+                face is not None
+                and kept
+                and iou_matrix(_xywh([face.box]), _xywh([t.face.box for t in kept])).max() > 0.5
+            )
+            if face is None or merged:  # lost, or now on a face another track already follows
                 self._lost = True
                 self._missing.append(track)
             else:

@@ -247,3 +247,18 @@ def test_a_newcomer_is_detected_within_a_second(clip_frames, record_property):
     left_gated = next(s["at"] for s in gated.states if s["at"] > first_gated + 1 and not s["faces"])
     record_property("leaver_delay_s", round(left_gated - left_full, 2))
     assert abs(left_gated - left_full) <= 1.0
+
+
+def test_a_frame_that_fails_analysis_is_skipped_and_the_loop_goes_on(caplog):
+    broken = np.zeros((0, 0, 3), np.uint8)  # no pixels: the models cannot take it
+    frames = [*timed(FACE, 0.0, 0.5, 10), (broken, 0.5), *timed(FACE, 0.6, 0.5, 10)]
+    daemon, publisher = run(frames, settings=FULL)
+    assert daemon.stats.processed == 10 and daemon.stats.dropped == 1
+    assert "analysis failed on frame 5; skipped" in caplog.text
+    assert publisher.states[-1]["emotion"] == "happy"
+
+
+def test_a_clock_stepped_back_does_not_stop_the_analysis():
+    frames = timed(FACE, 1000.0, 1.0, 10) + timed(FACE, 10.0, 1.0, 10)  # NTP moved the wall clock back
+    daemon, _ = run(frames)
+    assert daemon.stats.processed == 20

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import json
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,30 @@ def test_picamera2_against_another_numpy_is_named_by_doctor_and_by_the_source(br
     assert check.status == FAIL and "dtype size changed" in check.detail and "numpy" in check.fix
     with pytest.raises(SourceError, match="does not import with this venv's numpy"):
         open_source(SourceOptions(uri="picamera2"))
+
+
+def test_only_a_twin_that_keeps_publishing_and_only_one_of_two_gives_way():
+    """A retained state left by an earlier run never changes; a live twin's seq does. Of two
+    twins the smaller boot_id backs off."""
+    from edge.mqtt import Publisher
+
+    publisher = Publisher(load(overrides={"mqtt": {"device_id": "twin"}}, environ={}))
+    try:
+        older = "0" * 16 if publisher.boot_id > "0" * 16 else "f" * 16
+
+        def state(boot_id: str, seq: int) -> bytes:
+            return json.dumps({"boot_id": boot_id, "seq": seq}).encode()
+
+        for _ in range(3):
+            publisher._check_twin(state(older, 7))  # the same stale state at every reconnect
+        assert publisher.twins == 0
+        smaller, larger = sorted([publisher.boot_id, "0" * 16 if older == "f" * 16 else "f" * 16])
+        other = larger if smaller == publisher.boot_id else smaller
+        publisher._check_twin(state(other, 1))
+        publisher._check_twin(state(other, 2))
+        gives_way = publisher.boot_id < other
+        assert publisher.twins == (1 if gives_way else 0)
+        if gives_way:
+            assert "is a second one running with mqtt.device_id 'twin'?" in publisher.last_error
+    finally:
+        publisher.stop()

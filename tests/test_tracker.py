@@ -61,3 +61,10 @@ def test_a_face_is_classified_again_every_k_frames_or_when_it_moves():
         tracker.classified(now, [HAPPY] * len(now))
     assert due == [True, False, False, True, False, True]
     assert FaceTracker(TrackingOptions(enabled=False), tracks=tracker.tracks).due() == tracker.tracks
+
+
+def test_two_tracks_that_follow_onto_one_face_become_one():
+    tracker = FaceTracker()
+    a, _b = tracker.detected([face(100), face(300)], 0.0)
+    kept = tracker.followed([face(200), face(205)])  # both nets drifted onto the same face
+    assert [t.id for t in kept] == [a.id] and tracker.step(0.1, moving=True) is Step.DETECT

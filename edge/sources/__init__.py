@@ -26,7 +26,13 @@ def open_source(options: SourceOptions) -> FrameSource:
         return Picamera2Source(int(index), options.width, options.height)
     path = Path(uri)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path, options.loop, max_pixels=options.max_image_pixels, max_side=options.max_image_side)
+        return ImageSource(
+            path,
+            options.loop,
+            fps=options.fps_cap,  # no faster than they are analysed: a looped folder would spin
+            max_pixels=options.max_image_pixels,
+            max_side=options.max_image_side,
+        )
     return OpenCVSource(uri, options.width, options.height, options.loop, options.realtime)
 
 

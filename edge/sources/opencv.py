@@ -83,7 +83,7 @@ class OpenCVSource:
 
         def decode() -> np.ndarray:
             ok, bgr = capture.retrieve()
-            if not ok:
+            if not ok or bgr is None or bgr.size == 0:
                 raise SourceError(f"{self.uri}: a frame could not be decoded")
             return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
