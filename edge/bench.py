@@ -15,7 +15,8 @@ import numpy as np
 
 from edge.config import Config
 from edge.errors import SourceError
-from edge.pipeline import Pipeline
+from edge.framecap import FrameCap
+from edge.pipeline import WORK_COUNTS, Pipeline
 from edge.sources.images import IMAGE_SUFFIXES, decode_image
 
 STAGES = ("decode", "motion", "detect", "classify", "recommend")
@@ -162,12 +163,11 @@ def run_video_bench(config: Config, clip: str | Path, passes: int = 1) -> VideoR
     period = 1 / (capture.get(cv2.CAP_PROP_FPS) or 25.0)
     cv2.setNumThreads(config.runtime.threads)
     pipeline = Pipeline.from_config(config)
-    cap = config.source.fps_cap
-    min_gap = 1 / cap if cap > 0 else 0.0
-    work = dict.fromkeys(("gated", "detections", "followed", "classified"), 0)
+    cap = FrameCap(config.source)
+    work = dict.fromkeys(WORK_COUNTS, 0)
     stages: dict[str, float] = {}
     read = analysed = 0
-    last = None
+    result = None
     started = time.process_time()
     for _ in range(passes):
         capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -177,16 +177,12 @@ def run_video_bench(config: Config, clip: str | Path, passes: int = 1) -> VideoR
                 break
             ts = read * period
             read += 1
-            if last is not None and ts - last < min_gap * 0.999:
+            if not cap.keep(ts, result):
                 continue
-            last = ts
             result = pipeline.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ts)
             analysed += 1
-            w = result.work
-            work["gated"] += w.gated
-            work["detections"] += w.step.value == "detect"
-            work["followed"] += w.step.value == "follow"
-            work["classified"] += w.classified
+            for key, count in result.work.counts().items():
+                work[key] += count
             for stage, ms in result.timings_ms.items():
                 stages[stage] = stages.get(stage, 0.0) + ms
     cpu = time.process_time() - started
@@ -199,7 +195,7 @@ def run_video_bench(config: Config, clip: str | Path, passes: int = 1) -> VideoR
         source_frames=read,
         analysed=analysed,
         media_s=media,
-        fps_cap=cap,
+        fps_cap=config.source.fps_cap,
         cpu_ms_per_frame=cpu * 1e3 / analysed,
         cpu_share=cpu / media,
         work=work,

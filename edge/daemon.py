@@ -22,20 +22,17 @@ from pathlib import Path
 
 from edge.config import Config
 from edge.contract import faces_payload, state_payload
+from edge.framecap import FrameCap
 from edge.mqtt import Command, Publisher
-from edge.pipeline import FrameResult, Pipeline
+from edge.pipeline import WORK_COUNTS, FrameResult, Pipeline
 from edge.sources import ResilientSource, open_source
 from edge.sources.base import FrameSource, SourceError
-from edge.tracker import Step
 
 log = logging.getLogger("moodcast")
 
 TICK_S = 0.25  # longest wait without answering commands or feeding the watchdog
 COMMANDS_PER_TICK = 10  # a flood of commands cannot starve the frames and state
 REJECTED_LOG_EVERY_S = 10.0  # rejected or dropped commands: one log line per this, with counts
-# What the analysed frames cost, counted: gated (nothing moved, nothing run), full detections,
-# frames where tracked faces were followed, faces classified.
-WORK = ("gated", "detections", "followed", "classified")
 
 
 class Ending(Enum):
@@ -82,15 +79,12 @@ class RunStats:
     source_failures: int = 0
     stage_ms: dict[str, float] = field(default_factory=dict)  # EMA of each stage
     fps: float = 0.0
-    work: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WORK, 0))  # counts so far
+    work: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WORK_COUNTS, 0))  # counts so far
     _last_processed: float | None = None
 
     def record(self, result: FrameResult) -> None:
-        w = result.work
-        self.work["gated"] += w.gated
-        self.work["detections"] += w.step is Step.DETECT
-        self.work["followed"] += w.step is Step.FOLLOW
-        self.work["classified"] += w.classified
+        for key, count in result.work.counts().items():
+            self.work[key] += count
         now = time.monotonic()
         if self._last_processed is not None:
             dt = max(now - self._last_processed, 1e-6)
@@ -194,12 +188,6 @@ class Daemon:
         self._publish_stats()
         self._watchdog()
 
-    def _idle(self) -> bool:
-        """Nobody in view, nothing moved in the last analysed frame, and the scene already says so
-        (while its no-face countdown runs, frames keep coming at the full cap to end it on time)."""
-        r = self._result
-        return r is not None and r.work.gated and not r.faces and r.scene.emotion is None
-
     def settings(self) -> dict:
         return {"strategy": self.pipeline.recommender.strategy, "enabled": self.enabled}
 
@@ -261,7 +249,7 @@ class Daemon:
         elapsed = max(now - self._last_stats_at, 1e-6)
         self._last_stats_at = now
         s = self.stats
-        rates = {k: round((s.work[k] - self._work_at_stats.get(k, 0)) / elapsed, 2) for k in WORK}
+        rates = {k: round((s.work[k] - self._work_at_stats.get(k, 0)) / elapsed, 2) for k in WORK_COUNTS}
         self._work_at_stats = dict(s.work)
         self.publisher.publish_stats(
             {
@@ -292,10 +280,7 @@ class Daemon:
     # --- the loop -----------------------------------------------------------------------------
 
     def run(self, max_frames: int = 0) -> Ending:
-        cap, idle_cap = self.config.source.fps_cap, self.config.source.idle_fps_cap
-        min_gap = 1 / cap if cap > 0 else 0.0
-        idle_gap = max(min_gap, 1 / idle_cap) if idle_cap > 0 else min_gap
-        last_processed = None
+        cap = FrameCap(self.config.source)
         source = ResilientSource(
             self._open_source,
             self._on_source_failure,
@@ -315,13 +300,9 @@ class Daemon:
                     self.stats.source_ok, self.stats.source_error = True, None
                     sd_notify("STATUS=source recovered")
                 self.tick()
-                gap = idle_gap if self._idle() else min_gap
-                if last_processed is not None and frame.ts < last_processed:
-                    last_processed = None  # the wall clock stepped back (NTP): start counting again
-                if last_processed is not None and frame.ts - last_processed < gap * 0.999:
+                if not cap.keep(frame.ts, self._result):
                     self.stats.dropped += 1  # never decoded
                     continue
-                last_processed = frame.ts
                 if self.enabled:
                     try:
                         rgb = frame.rgb

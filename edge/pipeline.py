@@ -48,6 +48,20 @@ class Work:
     def gated(self) -> bool:
         return self.step is Step.HOLD
 
+    def counts(self) -> dict[str, int]:
+        """This frame in the counters of ``stats.work_per_s`` (keys: WORK_COUNTS)."""
+        return {
+            "gated": int(self.gated),
+            "detections": int(self.step is Step.DETECT),
+            "followed": int(self.step is Step.FOLLOW),
+            "classified": self.classified,
+        }
+
+
+# What the analysed frames cost, counted: gated (nothing moved, nothing run), full detections,
+# frames where tracked faces were followed, faces classified.
+WORK_COUNTS = ("gated", "detections", "followed", "classified")
+
 
 @dataclass(frozen=True)
 class FrameResult:
