@@ -10,7 +10,6 @@ import json
 import platform
 import secrets
 import shutil
-import ssl
 import subprocess
 import threading
 import time
@@ -132,16 +131,15 @@ def check_source(config: Config, frames: int = 10, timeout_s: float = 10.0) -> C
 def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
     """Connect as the daemon would (auth, TLS), publish and receive on a topic of our own, and
     look for Home Assistant's retained status."""
-    import paho.mqtt.client as mqtt
 
-    from edge.mqtt import read_password
+    from edge.mqtt import make_client
 
     m = config.mqtt
     where = f"{m.host}:{m.port}"
-    protocol = mqtt.MQTTv5 if m.protocol == "5" else mqtt.MQTTv311
-    client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=f"moodcast-doctor-{secrets.token_hex(4)}", protocol=protocol
-    )
+    try:
+        client = make_client(config, f"moodcast-doctor-{secrets.token_hex(4)}")
+    except MoodcastError as exc:
+        return [Check("broker", FAIL, str(exc), "check [mqtt] ca_file, cert_file, key_file, password_file")]
     connected, echoed, status = threading.Event(), threading.Event(), []
     refused: list[str] = []
     probe = f"{config.topic_prefix}/doctor/{secrets.token_hex(4)}"
@@ -164,16 +162,7 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
             status.append(message.payload.decode(errors="replace"))
 
     client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
-    if m.username:
-        client.username_pw_set(m.username, read_password(config))
     try:
-        if m.tls:
-            client.tls_set(
-                ca_certs=m.ca_file or None,
-                certfile=m.cert_file or None,
-                keyfile=m.key_file or None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
         client.connect(m.host, m.port, keepalive=m.keepalive)
     except (OSError, ValueError) as exc:
         return [Check("broker", FAIL, f"{where}: {exc}", "is the broker running there? check [mqtt] host, port, tls")]

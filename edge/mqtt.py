@@ -74,6 +74,26 @@ def read_password(config: Config) -> str | None:
     return os.environ.get("MOODCAST_MQTT_PASSWORD")
 
 
+def make_client(config: Config, client_id: str) -> mqtt.Client:
+    """A paho client set up as ``[mqtt]`` says: protocol, username and password, TLS."""
+    m = config.mqtt
+    protocol = mqtt.MQTTv5 if m.protocol == "5" else mqtt.MQTTv311
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+    if m.username:
+        client.username_pw_set(m.username, read_password(config))
+    if m.tls:
+        try:
+            client.tls_set(
+                ca_certs=m.ca_file or None,
+                certfile=m.cert_file or None,
+                keyfile=m.key_file or None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"mqtt.ca_file/cert_file/key_file: cannot load ({exc})") from None
+    return client
+
+
 def echo(payload: bytes) -> str:
     """What may be shown of a payload: its start, decoded."""
     text = payload[: ECHO_CHARS * 4].decode("utf-8", "replace")
@@ -121,26 +141,11 @@ class Publisher:
         self._connected = threading.Event()
         self._ignored_retained: set[str] = set()
         self.connects = 0
-        protocol = mqtt.MQTTv5 if m.protocol == "5" else mqtt.MQTTv311
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"moodcast-{self.device_id}", protocol=protocol
-        )
+        self.client = make_client(config, f"moodcast-{self.device_id}")
         self.client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
         self.client.max_queued_messages_set(0)  # unbounded here; state is bounded in _send
         self._reconnect_max = max(1, int(m.reconnect_max_s))
         self.client.reconnect_delay_set(1, self._reconnect_max)
-        if m.username:
-            self.client.username_pw_set(m.username, read_password(config))
-        if m.tls:
-            try:
-                self.client.tls_set(
-                    ca_certs=m.ca_file or None,
-                    certfile=m.cert_file or None,
-                    keyfile=m.key_file or None,
-                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
-                )
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"mqtt.ca_file/cert_file/key_file: cannot load ({exc})") from None
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
