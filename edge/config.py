@@ -22,6 +22,8 @@ from edge.emotion import EmotionOptions
 from edge.errors import ConfigError
 from edge.motion import MotionOptions
 from edge.parsing import parse_bool
+from edge.player.options import PlayOptions
+from edge.preferences import LearnOptions
 from edge.recommend import RecommendOptions
 from edge.scene import SceneOptions
 from edge.sources.base import SourceOptions
@@ -120,6 +122,8 @@ class Config:
     emotion: EmotionOptions = field(default_factory=EmotionOptions)
     scene: SceneOptions = field(default_factory=SceneOptions)
     recommend: RecommendOptions = field(default_factory=RecommendOptions)
+    learn: LearnOptions = field(default_factory=LearnOptions)
+    play: PlayOptions = field(default_factory=PlayOptions)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
@@ -176,7 +180,7 @@ def _coerce(value: object, kind: object, key: str) -> object:
 
 def apply(values: dict[str, dict], layer: dict, origin: str) -> None:
     """Add one layer of ``{section: {key: value}}`` to ``values``, checking each key and type;
-    tables (recommend.genres, recommend.match) add to and override those below."""
+    tables (recommend.genres, recommend.match, play.targets, play.aliases) add to and override those below."""
     for section, table in layer.items():
         if section not in SECTIONS:
             raise ConfigError(f"{section}: unknown section in {origin}; known: {', '.join(sorted(SECTIONS))}")

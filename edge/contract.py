@@ -15,7 +15,8 @@ from edge.recommend import STRATEGIES, check_strategy
 from edge.scene import Scene
 
 ONLINE, OFFLINE = "online", "offline"
-COMMANDS = ("strategy", "enabled")
+COMMANDS = ("strategy", "enabled", "preferences")
+FEEDBACK_BUTTONS = ("liked", "disliked")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,22 @@ class Topics:
     @property
     def config(self) -> str:
         return f"{self.prefix}/config"
+
+    @property
+    def feedback(self) -> str:
+        return f"{self.prefix}/feedback"
+
+    @property
+    def preferences(self) -> str:
+        return f"{self.prefix}/preferences"
+
+    @property
+    def player(self) -> str:
+        return f"{self.prefix}/player"
+
+    @property
+    def player_availability(self) -> str:
+        return f"{self.prefix}/player/availability"
 
     @property
     def commands(self) -> str:
@@ -72,6 +89,17 @@ def state_payload(result: FrameResult | None, enabled: bool, source_ok: bool, wa
 
 def faces_payload(result: FrameResult, wall_ts: float | None = None) -> dict:
     return {"ts": iso_now(wall_ts), "faces": [f.as_dict() for f in result.faces]}
+
+
+def device_block(device_id: str) -> dict:
+    """The Home Assistant device both discovery messages name, so their entities are one device's."""
+    return {
+        "ids": [f"moodcast_{device_id}"],
+        "name": f"moodcast {device_id}",
+        "mf": "moodcast",
+        "mdl": "moodcast edge",
+        "sw": __version__,
+    }
 
 
 def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
@@ -138,18 +166,77 @@ def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
         "payload_off": "OFF",
         "entity_category": "config",
     }
+    for outcome, name, icon in (("liked", "Like", "mdi:thumb-up"), ("disliked", "Dislike", "mdi:thumb-down")):
+        components[f"{uid}_{outcome}"] = {
+            "p": "button",
+            "name": name,
+            "unique_id": f"{uid}_{outcome}",
+            "command_topic": topics.feedback,
+            "payload_press": f'{{"outcome":"{outcome}"}}',
+            "icon": icon,
+        }
+    components[f"{uid}_reset_preferences"] = {
+        "p": "button",
+        "name": "Reset preferences",
+        "unique_id": f"{uid}_reset_preferences",
+        "command_topic": topics.command("preferences"),
+        "payload_press": "reset",
+        "entity_category": "config",
+    }
+    components[f"{uid}_learned_updates"] = {
+        "p": "sensor",
+        "name": "Feedback learned",
+        "unique_id": f"{uid}_learned_updates",
+        "state_topic": topics.preferences,
+        "value_template": "{{ value_json.updates }}",
+        "json_attributes_topic": topics.preferences,
+        "json_attributes_template": "{{ value_json.emotions | tojson }}",
+        "entity_category": "diagnostic",
+    }
     return {
-        "dev": {
-            "ids": [uid],
-            "name": f"moodcast {device_id}",
-            "mf": "moodcast",
-            "mdl": "moodcast edge",
-            "sw": __version__,
-        },
+        "dev": device_block(device_id),
         "o": {"name": "moodcast", "sw": __version__},
         "cmps": components,
         "state_topic": topics.state,
         "availability_topic": topics.availability,
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+        "qos": qos,
+    }
+
+
+def player_discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
+    """The player's entities, under the daemon's device (same ``ids``), from ``.../player``."""
+    uid = f"moodcast_{device_id}"
+    components = {
+        f"{uid}_player_playing": {
+            "p": "binary_sensor",
+            "name": "Playing",
+            "unique_id": f"{uid}_player_playing",
+            "value_template": "{{ 'ON' if value_json.playing else 'OFF' }}",
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "icon": "mdi:play",
+        },
+    }
+    for key, name, icon in (
+        ("genre", "Playing genre", "mdi:music-box"),
+        ("track", "Track", "mdi:music-note"),
+        ("reason", "Player", "mdi:information-outline"),
+    ):
+        components[f"{uid}_player_{key}"] = {
+            "p": "sensor",
+            "name": name,
+            "unique_id": f"{uid}_player_{key}",
+            "value_template": f"{{{{ value_json.{key} if value_json.{key} else 'none' }}}}",
+            "icon": icon,
+        }
+    return {
+        "dev": device_block(device_id),
+        "o": {"name": "moodcast play", "sw": __version__},
+        "cmps": components,
+        "state_topic": topics.player,
+        "availability_topic": topics.player_availability,
         "payload_available": ONLINE,
         "payload_not_available": OFFLINE,
         "qos": qos,
@@ -166,4 +253,8 @@ def parse_command(key: str, payload: bytes) -> tuple[str, object]:
             return key, parse_bool(text)
         except ValueError:
             raise ValueError(f"enabled: must be ON/OFF or true/false, got {text!r}") from None
+    if key == "preferences":
+        if text != "reset":
+            raise ValueError(f"preferences: the only command is 'reset', got {text!r}")
+        return key, text
     raise ValueError(f"unknown setting {key!r}; settable: {', '.join(COMMANDS)}")

@@ -21,10 +21,11 @@ from enum import Enum
 from pathlib import Path
 
 from edge.config import Config
-from edge.contract import faces_payload, state_payload
+from edge.contract import faces_payload, iso_now, state_payload
 from edge.framecap import FrameCap
 from edge.mqtt import Command, Publisher
 from edge.pipeline import WORK_COUNTS, FrameResult, Pipeline
+from edge.preferences import Feedback, PreferenceFile, Preferences
 from edge.sources import ResilientSource, open_source
 from edge.sources.base import FrameSource, SourceError
 
@@ -32,6 +33,7 @@ log = logging.getLogger("moodcast")
 
 TICK_S = 0.25  # longest wait without answering commands or feeding the watchdog
 COMMANDS_PER_TICK = 10  # a flood of commands cannot starve the frames and state
+FEEDBACK_PER_TICK = 10  # ... nor a flood of feedback (one file write per tick at most)
 REJECTED_LOG_EVERY_S = 10.0  # rejected or dropped commands: one log line per this, with counts
 
 
@@ -148,6 +150,16 @@ class Daemon:
         self._dropped_logged = 0  # commands dropped by the publisher's queue, as last logged
         self._rejected_logged_at = -REJECTED_LOG_EVERY_S
         self._result: FrameResult | None = None
+        self._feedback_rejected = 0  # not logged yet
+        self._feedback_error: str | None = None
+        self._feedback_logged_at = -REJECTED_LOG_EVERY_S
+        self.preferences: Preferences | None = None
+        self.preference_file: PreferenceFile | None = None
+        if config.learn.enabled:
+            self.preferences = Preferences(config.recommend, config.learn)
+            self.preference_file = PreferenceFile(config.learn.path())
+            self.preference_file.load(self.preferences)
+            pipeline.recommender.preferences = self.preferences
 
     def stop(self, ending: Ending) -> None:
         self.ending = ending
@@ -182,9 +194,11 @@ class Daemon:
             self.publisher.reconnected.clear()
             # A broker that restarted without persistence has lost the retained topics.
             self.publisher.publish_config(self.settings(), self._last_command)
+            self._publish_preferences()
             if self._last_state is not None:
                 self._publish_state(force=True)
         self._apply_commands()
+        self._apply_feedback()
         self._publish_stats()
         self._watchdog()
 
@@ -215,7 +229,54 @@ class Daemon:
             self.enabled = bool(command.value)
             if not self.enabled:
                 self._result = None
+        elif command.key == "preferences" and self.preferences is not None:
+            self.preferences.reset()
+            self._learned()
         log.info("command %s=%s applied", command.key, command.value)
+
+    def _apply_feedback(self) -> None:
+        """Learn from at most FEEDBACK_PER_TICK queued feedback messages, then save and publish the
+        preferences once. Feedback without emotion or genre (a Like button) is about the current
+        ones; feedback the model cannot place is counted and logged, never applied."""
+        learned = 0
+        for _ in range(FEEDBACK_PER_TICK):
+            item = self.publisher.feedback.get()
+            if item is None:
+                break
+            if self.preferences is None:
+                continue
+            try:
+                if isinstance(item, str):
+                    raise ValueError(item)
+                self.preferences.update(self._about_now(item))
+                learned += 1
+            except ValueError as exc:
+                self._feedback_rejected += 1
+                self._feedback_error = str(exc)
+        if learned:
+            self._learned()
+        now = time.monotonic()
+        if self._feedback_rejected and now - self._feedback_logged_at >= REJECTED_LOG_EVERY_S:
+            log.warning("feedback: %d ignored (last: %s)", self._feedback_rejected, self._feedback_error)
+            self._feedback_rejected, self._feedback_logged_at = 0, now
+
+    def _about_now(self, feedback: Feedback) -> Feedback:
+        state = self._last_state or {}
+        emotion = feedback.emotion or state.get("emotion")
+        genre = feedback.genre or state.get("genre")
+        if emotion is None or genre is None:
+            raise ValueError("feedback without emotion or genre while nobody is in view")
+        return Feedback(feedback.outcome, emotion, genre)
+
+    def _learned(self) -> None:
+        """Preferences changed: keep them (atomically) and publish them."""
+        if self.preference_file is not None and self.preferences is not None:
+            self.preference_file.save(self.preferences)
+        self._publish_preferences()
+
+    def _publish_preferences(self) -> None:
+        if self.preferences is not None:
+            self.publisher.publish_preferences({"ts": iso_now(), **self.preferences.as_dict()})
 
     def _log_rejected(self) -> None:
         """Rejected and dropped commands, counted: at most one log line per REJECTED_LOG_EVERY_S."""
@@ -289,6 +350,7 @@ class Daemon:
             should_stop=self.stop_event.is_set,
         )
         self.publisher.publish_config(self.settings())
+        self._publish_preferences()
         sd_notify("READY=1")
         sd_notify(f"STATUS=running, publishing to {self.publisher.topics.prefix}")
         try:

@@ -19,16 +19,19 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import paho.mqtt.client as mqtt
 
 from edge.config import Config
 from edge.contract import OFFLINE, ONLINE, Topics, discovery_payload, parse_command
 from edge.errors import ConfigError
+from edge.preferences import Feedback, parse_feedback
 
 log = logging.getLogger("moodcast.mqtt")
 
 COMMAND_QUEUE = 64  # commands waiting for the loop; more in a flood are dropped and counted
+FEEDBACK_QUEUE = 64  # ... and feedback messages, the same way
 COMMAND_BYTES = 256  # a longer command payload is rejected unread
 ECHO_CHARS = 64  # of a rejected payload, echoed in the log and in .../config
 TWIN_BACKOFF_S = (60, 600)  # offline after another daemon was seen on our topics: first, longest
@@ -41,20 +44,23 @@ class Command:
     error: str | None = None  # set when the command was rejected
 
 
-class CommandQueue:
-    """Commands waiting for the loop, at most ``size``: in a flood the oldest are dropped (and
-    counted), so the latest command always gets through. One thread puts, one gets."""
+T = TypeVar("T")
+
+
+class CommandQueue(Generic[T]):
+    """Commands (or feedback) waiting for the loop, at most ``size``: in a flood the oldest are
+    dropped (and counted), so the latest always gets through. One thread puts, one gets."""
 
     def __init__(self, size: int = COMMAND_QUEUE):
-        self._items: deque[Command] = deque(maxlen=size)
+        self._items: deque[T] = deque(maxlen=size)
         self.dropped = 0
 
-    def put(self, command: Command) -> None:
+    def put(self, command: T) -> None:
         if len(self._items) == self._items.maxlen:
             self.dropped += 1
         self._items.append(command)
 
-    def get(self) -> Command | None:
+    def get(self) -> T | None:
         try:
             return self._items.popleft()
         except IndexError:
@@ -124,7 +130,8 @@ class Publisher:
         self.device_id = config.device_id
         self.topics = Topics(config.topic_prefix)
         self.boot_id = secrets.token_hex(8)
-        self.commands = CommandQueue()
+        self.commands: CommandQueue[Command] = CommandQueue()
+        self.feedback: CommandQueue[Feedback | str] = CommandQueue(FEEDBACK_QUEUE)  # str: why rejected
         self.reconnected = threading.Event()  # set on every (re)connect: the loop republishes
         self.seq = 0
         self.sent = self.dropped = 0
@@ -192,6 +199,7 @@ class Publisher:
                 (self.topics.commands, 1),
                 (f"{self.config.mqtt.discovery_prefix}/status", 1),
                 (self.topics.state, 1),
+                (self.topics.feedback, 1),
             ]
         )
         if self.config.mqtt.discovery:
@@ -224,11 +232,17 @@ class Publisher:
                 self.publish_discovery()
             return
         if message.retain:
-            # A retained command would be re-applied at every start and broker restart, undoing
+            # A retained command (or feedback) would be re-applied at every start and broker restart, undoing
             # a later live one; commands count only when they are sent.
             if message.topic not in self._ignored_retained:
                 self._ignored_retained.add(message.topic)
                 log.warning("ignored a retained command on %s: publish commands without retain", message.topic)
+            return
+        if message.topic == self.topics.feedback:
+            try:
+                self.feedback.put(parse_feedback(message.payload))
+            except ValueError as exc:
+                self.feedback.put(f"{exc} (payload {echo(message.payload)!r})")
             return
         self.commands.put(parse_message(message.topic.rsplit("/", 1)[-1], message.payload))
 
@@ -321,6 +335,10 @@ class Publisher:
     def publish_config(self, settings: dict, last_command: dict | None = None) -> None:
         """Current settings on ``.../config``, with the outcome of the last command."""
         self._send(self.topics.config, {**settings, "last_command": last_command}, retain=True)
+
+    def publish_preferences(self, payload: dict) -> None:
+        """The learned preferences on ``.../preferences`` (retained)."""
+        self._send(self.topics.preferences, payload, retain=True)
 
     def publish_discovery(self) -> None:
         topic = f"{self.config.mqtt.discovery_prefix}/device/{self.device_id}/config"

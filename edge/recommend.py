@@ -7,17 +7,25 @@ Strategies:
   (valence, arousal), then every ``step_s`` seconds move the target ``step_valence`` toward
   ``goal_valence`` (and the arousal toward ``goal_arousal``); the genre is the one whose
   coordinates lie nearest the target. A positive mood needs no lifting and gets ``match``.
+
+With learned ``preferences`` (``edge/preferences.py``) the mood's genre is the listener's preferred
+one for the emotion instead of the table's, and uplift's nearest genre is weighed against what the
+listener skipped for this emotion; without feedback both are exactly the table's choices.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edge.errors import ConfigError
 from edge.labels import EMOTIONS
 from edge.scene import Scene
+
+if TYPE_CHECKING:
+    from edge.preferences import Preferences
 
 # (valence, arousal) of each genre, placed on the same circumplex as the emotions.
 DEFAULT_GENRES: dict[str, tuple[float, float]] = {
@@ -117,20 +125,30 @@ class GenreRecommender:
         self._coords = np.array([self.options.genres[n] for n in self._names], np.float32)
         self._session: tuple[float, float, float] | None = None  # start ts, valence, arousal
         self.strategy = self.options.strategy
+        self.preferences: Preferences | None = None  # learned; None: the table alone
 
     def set_strategy(self, strategy: str) -> None:
         self.strategy, self._session = check_strategy(strategy), None
 
-    def nearest(self, valence: float, arousal: float) -> str:
+    def nearest(self, valence: float, arousal: float, emotion: str | None = None) -> str:
+        """The genre nearest the point; with preferences, each genre's distance^2 is raised by
+        what the listener skipped of it for ``emotion``."""
         d = ((self._coords - (valence, arousal)) ** 2).sum(axis=1)
+        if self.preferences is not None and emotion is not None:
+            weight = self.preferences.options.uplift_weight
+            d = d + weight * np.array([self.preferences.dislike(emotion, g) for g in self._names], np.float32)
         return self._names[int(d.argmin())]
+
+    def matched(self, emotion: str) -> str:
+        """The mood's own genre: learned when there are preferences, else the table's."""
+        return self.preferences.choose(emotion) if self.preferences is not None else self.options.match[emotion]
 
     def recommend(self, scene: Scene, ts: float) -> Recommendation:
         o = self.options
         if scene.emotion is None:
             self._session = None
             return Recommendation(o.idle_genre or None, self.strategy, 0.0, 0.0)
-        matched = o.match[scene.emotion]
+        matched = self.matched(scene.emotion)
         if self.strategy == "match" or scene.valence >= o.goal_valence:
             self._session = None
             return Recommendation(matched, self.strategy, scene.valence, scene.arousal)
@@ -145,4 +163,5 @@ class GenreRecommender:
         target_v = min(max(v0 + steps * o.step_valence, scene.valence), o.goal_valence)
         progress = (target_v - v0) / max(o.goal_valence - v0, 1e-6)
         target_a = a0 + (o.goal_arousal - a0) * progress
-        return Recommendation(self.nearest(target_v, target_a), self.strategy, target_v, target_a)
+        genre = self.nearest(target_v, target_a, scene.emotion)
+        return Recommendation(genre, self.strategy, target_v, target_a)

@@ -25,15 +25,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ ! -x .venv/bin/python ]; then "$python" -m venv .venv; fi
-echo "== .venv: moodcast[train,api,test]"
+echo "== .venv: moodcast[litert,train,api,test]"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[train,api,test]"
+.venv/bin/python -m pip install -q -e ".[litert,train,api,test]"
 
-# tflite-runtime 2.14 exists for Python <= 3.11 only and needs numpy < 2: its own venv.
+# tflite-runtime 2.14 exists for Python <= 3.11 only and needs numpy < 2: its own venv, installed
+# the README's way for the fallback (the tflite extra with constraints/bookworm.txt).
 if "$python" -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then
   if [ ! -x .venv-tflite/bin/python ]; then "$python" -m venv .venv-tflite; fi
-  echo "== .venv-tflite: tflite-runtime 2.14 (compatibility gate)"
-  .venv-tflite/bin/python -m pip install -q "tflite-runtime==2.14.0" "numpy<2"
+  echo "== .venv-tflite: moodcast[tflite] -c constraints/bookworm.txt (compatibility gate)"
+  .venv-tflite/bin/python -m pip install -q -e ".[tflite]" -c constraints/bookworm.txt
 fi
 
 echo "== ruff"

@@ -3,8 +3,11 @@ source, a publisher that records, and a clock that follows the frames' timestamp
 
 from __future__ import annotations
 
+import json
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import clips
 import cv2
@@ -17,6 +20,7 @@ from edge.daemon import Daemon, Ending
 from edge.mqtt import Command, CommandQueue
 from edge.paths import SAMPLES_DIR
 from edge.pipeline import Pipeline
+from edge.preferences import Feedback
 from edge.sources.base import Frame, SourceError
 from edge.sources.images import read_image
 
@@ -50,7 +54,8 @@ class ListSource:
         for index, (rgb, ts) in enumerate(self.items):
             self.clock.now = ts
             for command in self.commands.get(index, ()):  # arriving just before this frame
-                self.publisher.commands.put(command)
+                queue = self.publisher.commands if isinstance(command, Command) else self.publisher.feedback
+                queue.put(command)
             yield Frame(rgb, ts, index)
         if self.fail:
             raise SourceError("list: unplugged")
@@ -66,6 +71,8 @@ class RecordingPublisher:
         self.clock = clock
         self.topics = Topics("moodcast/test")
         self.commands = CommandQueue(10**6)
+        self.feedback = CommandQueue(10**6)
+        self.preferences: list[dict] = []
         self.reconnected = threading.Event()
         self.states: list[dict] = []
         self.stats: list[dict] = []
@@ -86,10 +93,14 @@ class RecordingPublisher:
     def publish_faces(self, payload: dict) -> None:
         self.faces.append(payload)
 
+    def publish_preferences(self, payload: dict) -> None:
+        self.preferences.append(payload)
+
 
 def run(frames, *sources, settings: dict | None = None, commands: dict[int, list[Command]] | None = None):
     """Run the daemon over ``sources`` (ListSources made from ``frames`` when none are given)."""
-    config = load(overrides=settings or {}, environ={})
+    settings = {"learn": {"file": str(Path(tempfile.mkdtemp()) / "preferences.json")}, **(settings or {})}
+    config = load(overrides=settings, environ={})
     clock = Clock()
     publisher = RecordingPublisher(clock)
     pending = list(sources) or [ListSource(frames)]
@@ -170,6 +181,33 @@ def test_a_flood_of_commands_is_bounded_and_does_not_starve_the_frames():
     assert len(publisher.configs) <= 1 + 10  # the start, then at most one acknowledgement per frame
     assert len(publisher.commands) == 500 - 10 * 10  # COMMANDS_PER_TICK applied per frame, no more
     assert publisher.states[-1]["emotion"] == "happy"
+
+
+def test_feedback_is_learned_saved_published_and_reset(tmp_path):
+    skip = Feedback("skipped", "angry", "metal")
+    file = tmp_path / "preferences.json"
+    arriving = {
+        2: [skip] * 5 + ["not JSON (payload 'x')", Feedback("played", "bored", "pop"), Feedback("liked")],
+        4: [skip] * 500,  # a flood: FEEDBACK_PER_TICK per frame
+        8: [Command("preferences", "reset")],
+    }
+    daemon, publisher = run(
+        timed(FACE, 0.0, 1.0, 10),
+        commands=arriving,
+        settings={"learn": {"file": str(file)}, "mqtt": {"heartbeat_s": 60}},
+    )
+    learned = [p for p in publisher.preferences if p["emotions"]["angry"]["genre"] != "metal"]
+    assert learned, "five skips did not move angry"
+    first = learned[0]
+    assert first["updates"] == 5 + 1  # the bad ones ignored; the Like is about the current scene
+    assert first["emotions"]["happy"]["genres"]["pop"]["a"] == 4 + 2  # prior + button_weight
+    reset = [i for i, p in enumerate(publisher.preferences) if p["updates"] == 0]
+    assert reset and reset[-1] > publisher.preferences.index(first)  # the reset, after learning
+    assert publisher.preferences[reset[-1]]["emotions"]["angry"]["genre"] == "metal"
+    assert len(publisher.feedback) == 500 - 10 * 6  # frames 4-9 took FEEDBACK_PER_TICK each
+    assert {s["genre"] for s in publisher.states} == {"pop"}
+    assert json.loads(file.read_text()) == {k: v for k, v in publisher.preferences[-1].items() if k != "ts"}
+    assert daemon.stats.processed == 10
 
 
 def test_a_failing_camera_is_reported_and_its_recovery_too():

@@ -1,0 +1,1 @@
+"""``moodcast play``: follows the daemon's ``.../state`` and plays the genre on MPD."""

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# The aarch64 check (README "Install on a Raspberry Pi"): arm64 Debian Bookworm (Python 3.11) and
+# Trixie (3.13) roots run through qemu-aarch64-static, moodcast installed in them the way the README
+# says, `moodcast analyze --json` on the sample photo and FER2013 validation crops compared with the
+# x86-64 run of the same commit; also the tflite-runtime 2.14 fallback (Bookworm), the README's apt
+# packages on Debian arm64, and the numpy ABI between apt's packages and the venv.
+#
+# Run as root on a Debian/Ubuntu x86-64 host, in the background (it takes a while):
+#   nohup nice -n 10 ./scripts/pi-check.sh > /tmp/pi-check.log 2>&1 &
+# Environment:
+#   MOODCAST_PI_DIR   where roots, caches and results live (default /var/tmp/moodcast-pi; never the repo)
+#   PI_CHECK_SUITES   default "bookworm trixie"
+#   PI_CHECK_LEGS     default "default tflite naive" (Bookworm; Trixie runs "default" only)
+#   PI_CHECK_PER_CLASS  validation crops per class (7 classes; default 43 -> 301 crops)
+#   PI_CHECK_CPU      the emulated CPU (default cortex-a72, a Raspberry Pi 4's)
+#   PI_CHECK_REBUILD=1  build the roots again (else an existing root is reused)
+# Resumable: roots, the pip cache and the crops are reused; each run writes
+# $MOODCAST_PI_DIR/results/<UTC stamp>/ (result.json, logs) and links results/latest to it.
+#
+# How a root is made: `mmdebstrap --variant=extract` unpacks python3, python3-venv, python3-numpy,
+# python3-pywt (+ their dependencies) without running any maintainer script under emulation; the
+# only things those scripts would do that matter here are done on the host (the libblas/liblapack
+# alternatives links and /etc/ssl/certs/ca-certificates.crt). The repository is cloned on the host
+# into the root's /opt/moodcast (`git clone` of HEAD: commit first); then, in the root (chroot +
+# qemu-aarch64-static via binfmt_misc, /proc and /sys mounted, /proc/cpuinfo replaced by a
+# Cortex-A72's: the host's x86 one makes XNNPACK crash), scripts/pi_check_leg.sh runs the README's
+# `python3 -m venv --system-site-packages` and `pip install` lines.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+base=${MOODCAST_PI_DIR:-/var/tmp/moodcast-pi}
+suites=${PI_CHECK_SUITES:-bookworm trixie}
+legs=${PI_CHECK_LEGS:-default tflite naive}
+per_class=${PI_CHECK_PER_CLASS:-43}
+cpu=${PI_CHECK_CPU:-cortex-a72}
+mirror=http://deb.debian.org/debian
+fer_zip=${PI_CHECK_FER:-$repo/../shared/data/fer2013/archive.zip}
+case "$base" in "$repo" | "$repo"/*) echo "MOODCAST_PI_DIR must be outside the repository" >&2; exit 2 ;; esac
+[ "$(id -u)" = 0 ] || { echo "run as root (mmdebstrap, chroot, mount)" >&2; exit 2; }
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+run=$base/results/$stamp
+mkdir -p "$run" "$base/roots" "$base/pip-cache" "$base/data"
+ln -sfn "$run" "$base/results/latest"
+date -u '+%Y-%m-%d %H:%M UTC' >"$run/date"
+log() { echo "[$(date -u +%H:%M:%S)] $*"; }
+now() { date +%s.%N; }
+secs() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$1" "$2"; }
+
+# ---- host tools
+need=()
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+[ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
+command -v update-binfmts >/dev/null || need+=(binfmt-support)
+if [ ${#need[@]} -gt 0 ]; then
+  log "apt-get install ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 ||
+  { echo "qemu-aarch64 binfmt lacks the F flag: the chroot cannot find the interpreter" >&2; exit 1; }
+python3 - >"$run/host.json" <<EOF
+import json, platform, subprocess
+q = subprocess.run(["qemu-aarch64-static", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+m = subprocess.run(["mmdebstrap", "--version"], capture_output=True, text=True).stdout.strip()
+print(json.dumps({"machine": platform.machine(), "cpus": $(nproc), "qemu": q, "mmdebstrap": m, "emulated_cpu": "$cpu",
+                  "commit": "$(git -C "$repo" rev-parse --short HEAD)"}))
+EOF
+
+# ---- images: the sample photo and the first PI_CHECK_PER_CLASS crops of each class of FER2013's test/
+images=$base/data/images-$per_class
+if [ ! -e "$images/.done" ]; then
+  log "extracting $per_class validation crops per class from $fer_zip"
+  rm -rf "$images" && mkdir -p "$images"
+  python3 - "$fer_zip" "$images" "$per_class" <<'EOF'
+import collections, sys, zipfile
+from pathlib import Path
+zip_path, out, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+by_class = collections.defaultdict(list)
+with zipfile.ZipFile(zip_path) as z:
+    for name in sorted(z.namelist()):
+        parts = name.split("/")
+        if len(parts) == 3 and parts[0] == "test" and name.endswith(".jpg"):
+            by_class[parts[1]].append(name)
+    for label, names in sorted(by_class.items()):
+        for name in names[:n]:
+            (out / f"{label}_{Path(name).name}").write_bytes(z.read(name))
+EOF
+  touch "$images/.done"
+fi
+cp "$repo/samples/astronaut.jpg" "$images/astronaut.jpg"
+
+# ---- the x86-64 reference: the same commit (a clone of HEAD), this checkout's .venv
+ref=$base/x86-clone
+rm -rf "$ref" && git clone -q "$repo" "$ref"
+log "x86-64 reference: analyze $(find "$images" -name '*.jpg' | wc -l) images at $(git -C "$ref" rev-parse --short HEAD)"
+(cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -m moodcast.cli analyze --json "$images"/*.jpg \
+  >"$run/x86.out" 2>"$run/x86.err")
+tail -n 1 "$run/x86.out" >"$run/x86.json"
+(cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -c "
+import json, platform, numpy, cv2, edge
+from importlib import metadata
+from edge.runtime import interpreter_class
+assert edge.__file__.startswith('$ref/'), edge.__file__
+print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version__, 'cv2': cv2.__version__,
+                  'runtime': interpreter_class()[0], 'ai_edge_litert': metadata.version('ai-edge-litert')}))
+" >"$run/x86-versions.json")
+
+# ---- what Debian arm64 has of the README's apt packages (host apt, arm64 lists, nothing installed)
+apt_check() {
+  local suite=$1 dir=$base/apt-$1
+  mkdir -p "$dir/etc/apt/apt.conf.d" "$dir/etc/apt/preferences.d" "$dir/var/lib/apt/lists/partial" \
+    "$dir/var/cache/apt/archives/partial" "$dir/var/lib/dpkg"
+  touch "$dir/var/lib/dpkg/status"
+  echo "deb $mirror $suite main" >"$dir/etc/apt/sources.list"
+  local opts=(-o "Dir=$dir" -o "Dir::State::status=$dir/var/lib/dpkg/status" -o APT::Architecture=arm64
+    -o APT::Architectures=arm64 -o Dir::Etc::TrustedParts=/usr/share/keyrings)
+  apt-get "${opts[@]}" update -qq >/dev/null 2>"$dir/update.err" || { cat "$dir/update.err" >&2; return 1; }
+  # The README's apt line, then what picamera2 needs (Raspberry Pi OS names them), then the ABI stand-ins.
+  local packages=(python3-venv python3-picamera2 git mosquitto mosquitto-clients python3-libcamera
+    libcamera0.0.3 libcamera0.5 libcamera-tools python3-simplejpeg python3-kms++ python3-prctl python3-pidng
+    python3-numpy python3-opencv python3-pywt)
+  local json="{" sep="" p v
+  for p in "${packages[@]}"; do
+    v=$(apt-cache "${opts[@]}" policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
+    [ -n "$v" ] && [ "$v" != "(none)" ] && v="\"$v\"" || v=null
+    json+="$sep\"$p\": $v" sep=", "
+  done
+  echo "$json}" >"$run/apt-$suite.json"
+}
+
+# ---- roots
+fake_cpuinfo=$base/cpuinfo-$cpu
+# A Raspberry Pi 4's /proc/cpuinfo (Cortex-A72, r0p3), one block per host CPU (what /sys shows).
+: >"$fake_cpuinfo"
+for ((i = 0; i < $(nproc); i++)); do
+  printf 'processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$i" >>"$fake_cpuinfo"
+done
+printf 'Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B (emulated)\n' >>"$fake_cpuinfo"
+
+build_root() {
+  local suite=$1 root=$base/roots/$1
+  if [ -e "$root/.ready" ] && [ "${PI_CHECK_REBUILD:-0}" != 1 ]; then
+    log "root $suite: reusing $root (built $(cat "$root/.ready"))"
+    echo "{\"reused\": true, \"built\": \"$(cat "$root/.ready")\", \"build_s\": $(cat "$root/.build_s")}" >"$run/root-$suite.json"
+    return
+  fi
+  log "root $suite: mmdebstrap --variant=extract"
+  rm -rf "$root" "$root.tmp"
+  local t0
+  t0=$(now)
+  mmdebstrap --quiet --variant=extract --architectures=arm64 \
+    --include=bash,coreutils,dash,findutils,grep,sed,python3,python3-venv,python3-numpy,python3-pywt,ca-certificates \
+    "$suite" "$root.tmp" "$mirror"
+  # What the skipped maintainer scripts would have done that these programs need:
+  local lib=$root.tmp/usr/lib/aarch64-linux-gnu
+  ln -sf blas/libblas.so.3 "$lib/libblas.so.3"
+  ln -sf lapack/liblapack.so.3 "$lib/liblapack.so.3"
+  [ -e "$root.tmp/bin/sh" ] || ln -s dash "$root.tmp/usr/bin/sh"
+  cat "$root.tmp"/usr/share/ca-certificates/mozilla/*.crt >"$root.tmp/etc/ssl/certs/ca-certificates.crt"
+  mkdir -p "$root.tmp"/{proc,sys,dev,root/.cache/pip,opt/moodcast,opt/data/images,opt/results,tmp}
+  chmod 1777 "$root.tmp/tmp"
+  secs "$t0" "$(now)" >"$root.tmp/.build_s"
+  date -u '+%Y-%m-%d %H:%M UTC' >"$root.tmp/.ready"
+  mv "$root.tmp" "$root"
+  echo "{\"reused\": false, \"built\": \"$(cat "$root/.ready")\", \"build_s\": $(cat "$root/.build_s")}" >"$run/root-$suite.json"
+}
+
+mounted=()
+mount_root() {
+  local suite=$1 root=$base/roots/$1
+  mkdir -p "$base/pip-cache/$suite"
+  mount -t proc proc "$root/proc" && mounted+=("$root/proc")
+  mount --bind "$fake_cpuinfo" "$root/proc/cpuinfo" && mounted+=("$root/proc/cpuinfo")
+  mount -t sysfs sysfs "$root/sys" && mounted+=("$root/sys")
+  mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev" && mounted+=("$root/dev")
+  mount --bind "$base/pip-cache/$suite" "$root/root/.cache/pip" && mounted+=("$root/root/.cache/pip")
+  mount --bind "$images" "$root/opt/data/images" && mount -o remount,bind,ro "$root/opt/data/images" &&
+    mounted+=("$root/opt/data/images")
+  mount --bind "$run" "$root/opt/results" && mounted+=("$root/opt/results")
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+}
+unmount_all() {
+  local i
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -R "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" || true; done
+  mounted=()
+}
+trap unmount_all EXIT
+
+in_root() {
+  local suite=$1
+  shift
+  chroot "$base/roots/$suite" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin \
+    QEMU_CPU="$cpu" PIP_DISABLE_PIP_VERSION_CHECK=1 "$@"
+}
+
+for suite in $suites; do
+  log "apt check $suite (arm64)"
+  apt_check "$suite" || log "apt check $suite failed"
+  build_root "$suite"
+  root=$base/roots/$suite
+  # The README: git clone <this repository> /opt/moodcast (on the host: the root has no git)
+  rm -rf "$root/opt/moodcast" && git clone -q "$repo" "$root/opt/moodcast"
+  cp "$repo/scripts/pi_check_leg.sh" "$root/opt/pi_check_leg.sh"
+  mount_root "$suite"
+  in_root "$suite" /usr/bin/python3 -c 'import platform; print("root", platform.machine(), platform.python_version())'
+  if [ "$suite" = bookworm ]; then
+    for leg in $legs; do
+      case $leg in
+        # The README's Bookworm line.
+        default) args='-e .[litert] -c constraints/bookworm.txt' after= ;;
+        # The fallback runtime (Python 3.11 only).
+        tflite) args='-e .[tflite] -c constraints/bookworm.txt' after= ;;
+        # What the README said before: no constraints, then pip install "numpy<2".
+        naive) args='-e .[litert]' after=numpy-fix ;;
+        *) continue ;;
+      esac
+      log "leg $suite-$leg: pip install $args"
+      in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" "$after" || log "leg $suite-$leg failed"
+    done
+  else
+    for leg in $legs; do
+      case $leg in
+        default) args='-e .[litert]' ;;
+        *) continue ;;
+      esac
+      log "leg $suite-$leg: pip install $args"
+      in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" || log "leg $suite-$leg failed"
+    done
+  fi
+  unmount_all
+done
+
+log "summary"
+python3 "$repo/scripts/pi_check_compare.py" "$run"
