@@ -14,6 +14,7 @@
 #   PI_CHECK_PER_CLASS  validation crops per class (7 classes; default 43 -> 301 crops)
 #   PI_CHECK_CPU      the emulated CPU (default cortex-a72, a Raspberry Pi 4's)
 #   PI_CHECK_REBUILD=1  build the roots again (else an existing root is reused)
+#   PI_CHECK_CA       CA bundle copied into the roots for pip (default the host's; a TLS-intercepting proxy's CA)
 # Resumable: roots, the pip cache and the crops are reused; each run writes
 # $MOODCAST_PI_DIR/results/<UTC stamp>/ (result.json, logs) and links results/latest to it.
 #
@@ -32,6 +33,7 @@ suites=${PI_CHECK_SUITES:-bookworm trixie}
 legs=${PI_CHECK_LEGS:-default tflite naive}
 per_class=${PI_CHECK_PER_CLASS:-43}
 cpu=${PI_CHECK_CPU:-cortex-a72}
+host_ca=${PI_CHECK_CA:-/etc/ssl/certs/ca-certificates.crt}
 mirror=http://deb.debian.org/debian
 fer_zip=${PI_CHECK_FER:-$repo/../shared/data/fer2013/archive.zip}
 case "$base" in "$repo" | "$repo"/*) echo "MOODCAST_PI_DIR must be outside the repository" >&2; exit 2 ;; esac
@@ -94,7 +96,7 @@ cp "$repo/samples/astronaut.jpg" "$images/astronaut.jpg"
 ref=$base/x86-clone
 rm -rf "$ref" && git clone -q "$repo" "$ref"
 log "x86-64 reference: analyze $(find "$images" -name '*.jpg' | wc -l) images at $(git -C "$ref" rev-parse --short HEAD)"
-(cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -m moodcast.cli analyze --json "$images"/*.jpg \
+(cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -m moodcast analyze --json "$images"/*.jpg \
   >"$run/x86.out" 2>"$run/x86.err")
 tail -n 1 "$run/x86.out" >"$run/x86.json"
 (cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -c "
@@ -179,6 +181,8 @@ mount_root() {
     mounted+=("$root/opt/data/images")
   mount --bind "$run" "$root/opt/results" && mounted+=("$root/opt/results")
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # A network that intercepts TLS (as this workplace's does) has its CA in the host's bundle.
+  if [ -f "$host_ca" ]; then cp "$host_ca" "$root/etc/ssl/certs/ca-certificates.crt"; fi
 }
 unmount_all() {
   local i
@@ -191,7 +195,7 @@ in_root() {
   local suite=$1
   shift
   chroot "$base/roots/$suite" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin \
-    QEMU_CPU="$cpu" PIP_DISABLE_PIP_VERSION_CHECK=1 "$@"
+    QEMU_CPU="$cpu" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CERT=/etc/ssl/certs/ca-certificates.crt "$@"
 }
 
 for suite in $suites; do
