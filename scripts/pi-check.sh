@@ -6,7 +6,8 @@
 # packages on Debian arm64, and the numpy ABI between apt's packages and the venv.
 #
 # Run as root on a Debian/Ubuntu x86-64 host, in the background (it takes a while):
-#   nohup nice -n 10 ./scripts/pi-check.sh > /tmp/pi-check.log 2>&1 &
+#   setsid nohup nice -n 10 ./scripts/pi-check.sh > /tmp/pi-check.log 2>&1 &
+# (stop it with kill -- -PID: the emulated processes are in its process group)
 # Environment:
 #   MOODCAST_PI_DIR   where roots, caches and results live (default /var/tmp/moodcast-pi; never the repo)
 #   PI_CHECK_SUITES   default "bookworm trixie"
@@ -140,6 +141,10 @@ for ((i = 0; i < $(nproc); i++)); do
 done
 printf 'Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B (emulated)\n' >>"$fake_cpuinfo"
 
+# What a Raspberry Pi OS Lite image has that the wheels need (libstdc++ for OpenCV and LiteRT),
+# the README's python3-venv, and apt's numpy with a Cython module built against it (the ABI check).
+root_packages=bash,coreutils,dash,findutils,grep,sed,libstdc++6,libgcc-s1,zlib1g,libgomp1,ca-certificates
+root_packages+=,python3,python3-venv,python3-numpy,python3-pywt
 build_root() {
   local suite=$1 root=$base/roots/$1
   if [ -e "$root/.ready" ] && [ "${PI_CHECK_REBUILD:-0}" != 1 ]; then
@@ -152,7 +157,7 @@ build_root() {
   local t0
   t0=$(now)
   mmdebstrap --quiet --variant=extract --architectures=arm64 \
-    --include=bash,coreutils,dash,findutils,grep,sed,python3,python3-venv,python3-numpy,python3-pywt,ca-certificates \
+    --include=$root_packages \
     "$suite" "$root.tmp" "$mirror"
   # What the skipped maintainer scripts would have done that these programs need:
   local lib=$root.tmp/usr/lib/aarch64-linux-gnu

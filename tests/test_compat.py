@@ -1,12 +1,15 @@
 """Compatibility gate: every shipped model loads and gives the same outputs in ai-edge-litert
 (this venv) and in tflite-runtime 2.14 (.venv-tflite, Python <= 3.11, numpy < 2), so an op
-version the older runtime lacks can never reach a Pi."""
+version the older runtime lacks can never reach a Pi; and the fallback's install route (the
+tflite extra with constraints/bookworm.txt) resolves and runs moodcast."""
 
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from edge.detectors.base import iou_matrix
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
@@ -116,3 +119,53 @@ def test_int8_detector_finds_the_same_faces_in_tflite_runtime_2_14(tmp_path, pho
         best = int(overlap.argmax())
         assert overlap[best] > 0.8 and abs(theirs[best].score - face.score) < 0.05, (face, theirs[best])
     assert abs(len(theirs) - len(ours)) <= max(1, len(ours) // 10)
+
+
+@OLD_PYTHON_ONLY
+def test_the_tflite_install_route_runs_moodcast_on_tflite_runtime(data):
+    """.venv-tflite is installed the README's fallback way (`pip install -e ".[tflite]" -c
+    constraints/bookworm.txt`, scripts/test.sh): pip resolved it (numpy 1, an OpenCV 4 built for
+    numpy 1, no ai-edge-litert), and `moodcast analyze` there sees what it sees here."""
+    if not OLD_PYTHON.exists():
+        pytest.fail(".venv-tflite is missing: scripts/test.sh creates it")
+    versions = subprocess.run(
+        [str(OLD_PYTHON), "-c", PROBE_VERSIONS], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert versions.returncode == 0, versions.stderr[-2000:]
+    numpy_version, cv2_version, runtime, litert, problems = versions.stdout.split("|")
+    assert numpy_version.startswith("1.") and cv2_version.startswith("4.") and runtime == "tflite_runtime"
+    assert litert == "None", "the tflite route must not pull ai-edge-litert"
+    assert problems.strip() == "No broken requirements found.", problems
+    photos = [REPO / "samples" / "astronaut.jpg", data / "photos" / "dlib_2008_001322.jpg"]
+    old = subprocess.run(
+        [str(OLD_PYTHON), "-m", "moodcast", "analyze", "--json", *map(str, photos)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert old.returncode == 0, old.stderr[-2000:]
+    theirs = json.loads(old.stdout.strip().splitlines()[-1])["images"]
+    code, out, _ = run_cli("analyze", "--json", *map(str, photos))
+    ours = json.loads(out.strip().splitlines()[-1])["images"]
+    assert code == 0 and len(theirs) == len(ours) == 2
+    for a, b in zip(theirs, ours):
+        assert len(a["faces"]) == len(b["faces"]) >= 1
+        for fa, fb in zip(a["faces"], b["faces"]):
+            assert fa["emotion"] == fb["emotion"]
+            # int8 kernels of two runtime versions: a few steps of 1/256 (see above)
+            assert max(abs(fa["probabilities"][k] - fb["probabilities"][k]) for k in fb["probabilities"]) <= 4 / 256
+
+
+PROBE_VERSIONS = """
+import subprocess, sys
+from importlib import metadata
+import cv2, numpy
+from edge.runtime import interpreter_class
+try:
+    litert = metadata.version("ai-edge-litert")
+except metadata.PackageNotFoundError:
+    litert = None
+check = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True).stdout
+print(numpy.__version__, cv2.__version__, interpreter_class()[0], litert, check, sep="|")
+"""
