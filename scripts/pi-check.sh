@@ -15,6 +15,7 @@
 #   PI_CHECK_PER_CLASS  validation crops per class (7 classes; default 43 -> 301 crops)
 #   PI_CHECK_CPU      the emulated CPU (default cortex-a72, a Raspberry Pi 4's)
 #   PI_CHECK_REBUILD=1  build the roots again (else an existing root is reused)
+#   PI_CHECK_RUN      results folder name (default a UTC stamp); an existing one is resumed
 #   PI_CHECK_CA       CA bundle copied into the roots for pip (default the host's; a TLS-intercepting proxy's CA)
 # Resumable: roots, the pip cache and the crops are reused; each run writes
 # $MOODCAST_PI_DIR/results/<UTC stamp>/ (result.json, logs) and links results/latest to it.
@@ -40,11 +41,11 @@ fer_zip=${PI_CHECK_FER:-$repo/../shared/data/fer2013/archive.zip}
 case "$base" in "$repo" | "$repo"/*) echo "MOODCAST_PI_DIR must be outside the repository" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "run as root (mmdebstrap, chroot, mount)" >&2; exit 2; }
 
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-run=$base/results/$stamp
+# PI_CHECK_RUN=<name> writes into (or resumes) results/<name>: legs with a leg.json are not run again.
+run=$base/results/${PI_CHECK_RUN:-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$run" "$base/roots" "$base/pip-cache" "$base/data"
 ln -sfn "$run" "$base/results/latest"
-date -u '+%Y-%m-%d %H:%M UTC' >"$run/date"
+[ -e "$run/date" ] || date -u '+%Y-%m-%d %H:%M UTC' >"$run/date"
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$1" "$2"; }
@@ -210,6 +211,7 @@ for suite in $suites; do
   root=$base/roots/$suite
   # The README: git clone <this repository> /opt/moodcast (on the host: the root has no git)
   rm -rf "$root/opt/moodcast" && git clone -q "$repo" "$root/opt/moodcast"
+  git -C "$root/opt/moodcast" rev-parse --short HEAD >"$run/commit-$suite"
   cp "$repo/scripts/pi_check_leg.sh" "$root/opt/pi_check_leg.sh"
   mount_root "$suite"
   in_root "$suite" /usr/bin/python3 -c 'import platform; print("root", platform.machine(), platform.python_version())'
@@ -224,6 +226,7 @@ for suite in $suites; do
         naive) args='-e .[litert]' after=numpy-fix ;;
         *) continue ;;
       esac
+      if [ -e "$run/$suite-$leg/leg.json" ]; then log "leg $suite-$leg: done in this run, skipped"; continue; fi
       log "leg $suite-$leg: pip install $args"
       in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" "$after" || log "leg $suite-$leg failed"
     done
@@ -233,6 +236,7 @@ for suite in $suites; do
         default) args='-e .[litert]' ;;
         *) continue ;;
       esac
+      if [ -e "$run/$suite-$leg/leg.json" ]; then log "leg $suite-$leg: done in this run, skipped"; continue; fi
       log "leg $suite-$leg: pip install $args"
       in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" || log "leg $suite-$leg failed"
     done

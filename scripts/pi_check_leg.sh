@@ -79,8 +79,12 @@ startup_rc=$?
 t1=$(now)
 startup_s=$(secs "$t0" "$t1")
 
+# All the images (not after the numpy fix: that venv only shows the ABI problem; its start-up run
+# above is compared instead).
+images=(/opt/data/images/*.jpg)
+[ "$after" = numpy-fix ] && images=(/opt/data/images/astronaut.jpg)
 t0=$(now)
-"$venv/bin/moodcast" analyze --json /opt/data/images/*.jpg >"$out/analyze.out" 2>"$out/analyze.err"
+"$venv/bin/moodcast" analyze --json "${images[@]}" >"$out/analyze.out" 2>"$out/analyze.err"
 analyze_rc=$?
 t1=$(now)
 analyze_s=$(secs "$t0" "$t1")
