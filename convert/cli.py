@@ -9,6 +9,7 @@ from pathlib import Path
 from convert.detector import DETECTOR_MODES, Rebuild
 from convert.emotion import CALIBRATION_SAMPLES
 from convert.emotion import MODES as EMOTION_MODES
+from convert.unfold import UNFOLD_SAMPLES
 
 DETECTOR_ARCHS = ("blazeface-short", "blazeface-full", "mtcnn")
 
@@ -17,8 +18,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="moodcast convert", description="produce quantized TFLite models (needs the [train] extra)"
     )
-    p.add_argument("what", choices=("emotion", "detector"))
-    p.add_argument("--model", help="emotion: the .keras model")
+    p.add_argument(
+        "what",
+        choices=("emotion", "detector", "keras"),
+        help="keras: the trainable Keras model back from an emotion .tflite (its float weights, when lost)",
+    )
+    p.add_argument("--model", help="emotion: the .keras model; keras: the .tflite file")
     p.add_argument(
         "--calib",
         action="append",
@@ -83,9 +88,24 @@ def convert_detector_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def unfold_command(args: argparse.Namespace) -> int:
+    from convert.unfold import unfold_emotion
+
+    result = unfold_emotion(args.model, args.calib[0], args.out, args.samples or UNFOLD_SAMPLES, args.seed)
+    print(
+        f"wrote {args.out}: on {result.split} (n={result.n}) float {result.float_accuracy:.2%}, the file single pass "
+        f"{result.file_accuracy:.2%}, same top class on {result.agreement:.2%}"
+    )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.what == "keras":
+        if not (args.model and args.calib):
+            parser.error("convert keras needs --model (the .tflite) and --calib (FER2013 data)")
+        return unfold_command(args)
     if args.what == "emotion":
         missing = [f"--{n}" for n in ("model", "calib") if not getattr(args, n)]
         if missing:

@@ -8,11 +8,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.detectors.base import Box
+from edge.detectors.base import Box, Face
 from edge.errors import ConfigError, ModelError
 from edge.labels import EMOTIONS, probabilities_dict
 from edge.paths import MODELS_DIR
 from edge.runtime import TFLiteModel, dequantize, quantize
+
+# Measured in models/README.md ("Face alignment").
+ALIGN_DEFAULT = False
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,19 @@ class EmotionOptions:
     margin: float = 0.10
     shift_y: float = -0.10
     flip_average: bool = True  # average each face with its mirror image (one batched invoke)
+    # Turn each crop so the eyes are level (the detector's eye keypoints) before classifying.
+    align: bool = ALIGN_DEFAULT
+    # Tilts up to this are left as they are: FER2013's faces are not levelled either, and the model
+    # was trained on crops turned up to 12 degrees.
+    align_min_degrees: float = 3.0
 
     def __post_init__(self):
         if not self.model:
             raise ConfigError("model: must name a .tflite file")
         if not 0 <= self.margin <= 2:
             raise ConfigError(f"margin: must be 0-2 (a share of the box side), got {self.margin!r}")
+        if not 0 <= self.align_min_degrees <= 45:
+            raise ConfigError(f"align_min_degrees: must be 0-45 degrees, got {self.align_min_degrees!r}")
         if not -1 <= self.shift_y <= 1:
             raise ConfigError(f"shift_y: must be between -1 and 1 box heights, got {self.shift_y!r}")
 
@@ -62,12 +72,36 @@ def predict_probabilities(model: TFLiteModel, crops: np.ndarray, flip_average: b
     return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
 
 
-def crop_face(image: np.ndarray, box: Box, size: int, margin: float, shift_y: float = 0.0) -> np.ndarray:
-    """Grey ``size``² crop around ``box`` from an RGB (or grey) frame; where the square leaves the
-    frame, the edge pixels are repeated. Only the crop is converted to grey."""
-    side = max(int(round(max(box.w, box.h) * (1 + margin))), 1)
-    x0 = int(round(box.x + box.w / 2 - side / 2))
-    y0 = int(round(box.y + box.h / 2 + shift_y * box.h - side / 2))
+def crop_face(
+    image: np.ndarray, box: Box, size: int, margin: float, shift_y: float = 0.0, angle: float = 0.0
+) -> np.ndarray:
+    """Grey ``size``² crop around ``box`` from an RGB (or grey) frame, turned by ``angle`` degrees
+    (counter-clockwise as seen) about its centre; where the square leaves the frame, the edge
+    pixels are repeated. Only the crop is converted to grey."""
+    side = max(max(box.w, box.h) * (1 + margin), 1.0)
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2 + shift_y * box.h
+    if not angle:
+        return _square(image, cx, cy, side, size)
+    # A turned square needs a larger upright one around it; resample once to the model's scale,
+    # then turn and cut out the centre.
+    grow = abs(np.cos(np.radians(angle))) + abs(np.sin(np.radians(angle)))
+    big = size + 2 * int(np.ceil(size * (grow - 1) / 2))  # same parity: the centre cut is exact
+    upright = _square(image, cx, cy, side * big / size, big)
+    centre = ((big - 1) / 2, (big - 1) / 2)
+    turned = cv2.warpAffine(
+        upright,
+        cv2.getRotationMatrix2D(centre, angle, 1.0),
+        (big, big),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    start = (big - size) // 2
+    return turned[start : start + size, start : start + size]
+
+
+def _square(image: np.ndarray, cx: float, cy: float, side: float, size: int) -> np.ndarray:
+    side = max(int(round(side)), 1)
+    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     h, w = image.shape[:2]
     # The part inside the frame (at least one pixel), then replicate its edges to the full square.
     xa, ya = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
@@ -78,6 +112,17 @@ def crop_face(image: np.ndarray, box: Box, size: int, margin: float, shift_y: fl
         region = cv2.copyMakeBorder(region, *(max(p, 0) for p in pads), cv2.BORDER_REPLICATE)
     crop = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
     return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
+
+
+def eye_tilt(face: Face, max_degrees: float = 45.0) -> float:
+    """Degrees the line through the face's eyes (its first two keypoints) is turned from level,
+    counter-clockwise as seen; 0 without them or past ``max_degrees`` (a landmark gone astray)."""
+    if len(face.keypoints) < 2:
+        return 0.0
+    (x1, y1), (x2, y2) = sorted(face.keypoints[:2])
+    # Image y points down: an eye line falling to the right is turned clockwise as seen.
+    tilt = -float(np.degrees(np.arctan2(y2 - y1, x2 - x1)))
+    return tilt if abs(tilt) <= max_degrees else 0.0
 
 
 class EmotionClassifier:
@@ -103,16 +148,19 @@ class EmotionClassifier:
         probs = predict_probabilities(self.model, crops, self.options.flip_average)
         return [Emotion(EMOTIONS[int(p.argmax())], float(p.max()), p) for p in probs]
 
-    def crops(self, rgb: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    def crops(self, rgb: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """The model's crops of ``faces`` in an RGB frame, framed by the options."""
+        if not faces:
+            return np.zeros((0, self.size, self.size), np.uint8)
         o = self.options
-        return (
-            np.stack([crop_face(rgb, b, self.size, o.margin, o.shift_y) for b in boxes])
-            if boxes
-            else np.zeros((0, self.size, self.size), np.uint8)
-        )
+        return np.stack([crop_face(rgb, f.box, self.size, o.margin, o.shift_y, self._turn(f)) for f in faces])
 
-    def classify(self, rgb: np.ndarray, boxes: list[Box]) -> list[Emotion]:
-        """One emotion per face box of an RGB frame."""
-        if not boxes:
+    def _turn(self, face: Face) -> float:
+        tilt = eye_tilt(face) if self.options.align else 0.0
+        return -tilt if abs(tilt) > self.options.align_min_degrees else 0.0  # turned back by the tilt
+
+    def classify(self, rgb: np.ndarray, faces: list[Face]) -> list[Emotion]:
+        """One emotion per face of an RGB frame."""
+        if not faces:
             return []
-        return self.classify_crops(self.crops(rgb, boxes))
+        return self.classify_crops(self.crops(rgb, faces))

@@ -139,12 +139,12 @@ class Pipeline:
             tracks = self.tracker.tracks
         t2 = time.perf_counter()
         if self.tracker is None:
-            emotions = self.classifier.classify(rgb, [f.box for f in faces])
+            emotions = self.classifier.classify(rgb, faces)
             results = [FaceResult(f, e) for f, e in zip(faces, emotions)]
             classified = len(faces)
         else:
             due = self.tracker.due()
-            self.tracker.classified(due, self.classifier.classify(rgb, [t.face.box for t in due]))
+            self.tracker.classified(due, self.classifier.classify(rgb, [t.face for t in due]))
             results = [FaceResult(t.face, t.emotion, t.id) for t in tracks]
             classified = len(due)
         t3 = time.perf_counter()

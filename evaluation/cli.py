@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 
 from edge.cli import load_config, print_json_last, with_config
 from edge.detectors import BACKENDS
+from evaluation.degrade import KINDS
 
 
 def eval_detector(args: argparse.Namespace) -> int:
@@ -65,6 +66,14 @@ def add_command(sub: argparse._SubParsersAction, eval_emotion: Callable[[argpars
         action="store_true",
         help="emotion: one pass per crop (the device averages each crop with its mirror)",
     )
+    p.add_argument(
+        "--degrade",
+        action="append",
+        metavar="KIND[:LEVEL]",
+        help="emotion: also score degraded copies of the crops (repeat; 'table' for the models/README.md table; "
+        f"kinds: {', '.join(KINDS)})",
+    )
+    p.add_argument("--seed", type=int, default=0, help="emotion: the degradations' random draw")
     p.add_argument("--json", action="store_true")
     handlers = {"emotion": eval_emotion, "detector": eval_detector, "pipeline": eval_pipeline}
     p.set_defaults(func=lambda args: handlers[args.what](args))

@@ -50,7 +50,7 @@ def largest_face_label(pipeline: Pipeline, rgb: np.ndarray) -> int:
     if not faces:
         return NO_FACE
     largest = max(faces, key=lambda f: f.box.area)
-    return EMOTIONS.index(pipeline.classifier.classify(rgb, [largest.box])[0].label)
+    return EMOTIONS.index(pipeline.classifier.classify(rgb, [largest])[0].label)
 
 
 def score_with_misses(truth: np.ndarray, pred: np.ndarray) -> ClassificationReport:

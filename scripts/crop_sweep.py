@@ -32,15 +32,15 @@ def main() -> None:
     boxes = []
     for rgb, _ in photos:
         faces = pipeline.detector.detect(rgb)
-        boxes.append(max(faces, key=lambda f: f.box.area).box if faces else None)
+        boxes.append(max(faces, key=lambda f: f.box.area) if faces else None)
     truth = np.array([label for _, label in photos])
     rows = []
     for margin, shift in itertools.product((0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6), (-0.1, -0.05, 0.0, 0.05, 0.1)):
         classifier = EmotionClassifier(EmotionOptions(model=model, margin=margin, shift_y=shift))
         pred = np.array(
             [
-                EMOTIONS.index(classifier.classify(rgb, [box])[0].label) if box else NO_FACE
-                for (rgb, _), box in zip(photos, boxes)
+                EMOTIONS.index(classifier.classify(rgb, [face])[0].label) if face else NO_FACE
+                for (rgb, _), face in zip(photos, boxes)
             ]
         )
         report = score_with_misses(truth, pred)

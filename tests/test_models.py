@@ -103,11 +103,12 @@ def test_eval_emotion_scores_against_ferplus_majority_votes(data):
 
 
 def test_emotion_classifier_batches_faces(data):
-    from edge.detectors.base import Box
+    from edge.detectors.base import Box, Face
 
     classifier = EmotionClassifier.create_from_model_path(MODELS_DIR / "emotion.tflite")
     rgb = read_image(data / "photos" / "dlib_2008_001322.jpg")
     boxes = [Box(221, 207, 78, 78), Box(99, 157, 84, 84), Box(-20, -20, 60, 60)]  # the last leaves the frame
+    boxes = [Face(b, 1.0) for b in boxes]
     batch = classifier.classify(rgb, boxes)
     single = [classifier.classify(rgb, [b])[0] for b in boxes]
     assert len(batch) == 3

@@ -218,6 +218,10 @@ def test_the_recipe_configs_read():
     # Each step starts from the one before; the last one learns from seven teachers, the first two among them.
     assert steps[1].init == "runs/emotion-w40/best.keras" and steps[2].init == "runs/emotion-w40fp20/best.keras"
     assert len(steps[2].teachers) == 7 and set(steps[2].teachers) > {steps[1].init, steps[2].init}
+    # Step 4 starts from the committed float weights of the shipped model, which also teaches it.
+    camera = TrainConfig.from_file(REPO / "config" / "train-emotion-camera.toml")
+    assert camera.init == "models/emotion.keras" and camera.teachers == (camera.init,)
+    assert camera.augment.noise > 0 and camera.augment.low_light > 0 and camera.augment.jpeg > 0
 
 
 def test_training_weights_must_be_shares():

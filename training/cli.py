@@ -12,12 +12,15 @@ from edge.cli import print_json_last
 
 def eval_emotion(args: argparse.Namespace) -> int:
     from edge.emotion import EmotionOptions
+    from evaluation.degrade import TABLE, Degradation
     from training.data import default_validation_split
     from training.evaluate import evaluate_emotion
 
     model = args.model or EmotionOptions().model
     split = args.split or default_validation_split(args.data)
-    result = evaluate_emotion(model, args.data, split, not args.no_flip, args.ferplus)
+    kinds = [k for text in args.degrade or () for k in (TABLE if text == "table" else (text,))]
+    degradations = tuple(Degradation.parse(k) for k in kinds)
+    result = evaluate_emotion(model, args.data, split, not args.no_flip, args.ferplus, degradations, args.seed)
     print(f"model {model} on {args.data}" + (f" ({split})" if split else ""))
     print(result.report.format())
     extra = {}
@@ -25,6 +28,10 @@ def eval_emotion(args: argparse.Namespace) -> int:
         print(f"\nagainst FER+'s majority votes ({args.ferplus}), on the crops that have one:")
         print(result.ferplus.format())
         extra["ferplus"] = result.ferplus.as_dict()
+    if result.degraded:
+        print(f"\nrobustness (degraded copies of the same crops, seed {args.seed}):")
+        print(result.robustness_table())
+        extra["degraded"] = {str(d): r.as_dict() for d, r in result.degraded}
     if args.json:
         print_json_last({**result.report.as_dict(), **extra, "model": model, "data": str(args.data), "split": split})
     return 0

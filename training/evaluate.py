@@ -9,6 +9,7 @@ import numpy as np
 
 from edge.emotion import EmotionClassifier, predict_probabilities
 from edge.errors import DatasetError, MissingExtraError, ModelError
+from evaluation.degrade import Degradation
 from evaluation.metrics import ClassificationReport, classification_report
 from training import data as fer
 
@@ -54,6 +55,17 @@ def model_input_size(model_path: str | Path) -> int:
 class EmotionEvaluation:
     report: ClassificationReport  # against the data's own labels
     ferplus: ClassificationReport | None = None  # against FER+'s majority, where there is one
+    # The same crops degraded (evaluation.degrade), in the order asked, each against the labels.
+    degraded: tuple[tuple[Degradation, ClassificationReport], ...] = ()
+
+    def robustness_table(self) -> str:
+        """Markdown: accuracy and macro-F1 clean and under each degradation, and the drop."""
+        rows = ["| degradation of the crop | accuracy | macro-F1 | vs clean |", "|---|---|---|---|"]
+        rows.append(f"| none | {self.report.accuracy:.2%} | {self.report.macro_f1:.3f} | |")
+        for degradation, report in self.degraded:
+            drop = 100 * (report.accuracy - self.report.accuracy)
+            rows.append(f"| {degradation} | {report.accuracy:.2%} | {report.macro_f1:.3f} | {drop:+.2f} |")
+        return "\n".join(rows)
 
 
 def evaluate_emotion(
@@ -62,10 +74,13 @@ def evaluate_emotion(
     split: str | None = None,
     flip_average: bool = True,
     ferplus_votes: str | Path | None = None,
+    degradations: tuple[Degradation, ...] = (),
+    seed: int = 0,
 ) -> EmotionEvaluation:
     """Score the model on the data's labels and, with ``ferplus_votes`` (``ferplus_labels.csv``
     or ``fer2013new.csv``, see training.data.read_ferplus_votes), also against FER+'s
-    ten-annotator majority on the crops that have one (training.data.ferplus_majority)."""
+    ten-annotator majority on the crops that have one (training.data.ferplus_majority); with
+    ``degradations``, also on degraded copies of the crops (drawn from ``seed``)."""
     faces = fer.load(data, split, model_input_size(model_path))
     pred = predict(model_path, faces.images, flip_average).argmax(axis=1)
     ferplus = None
@@ -77,4 +92,13 @@ def evaluate_emotion(
                 "Kaggle paths; fer2013new.csv goes with fer2013.csv)"
             )
         ferplus = classification_report(labels, pred[index])
-    return EmotionEvaluation(classification_report(faces.labels, pred), ferplus)
+    degraded = tuple(
+        (
+            d,
+            classification_report(
+                faces.labels, predict(model_path, d(faces.images, seed), flip_average).argmax(axis=1)
+            ),
+        )
+        for d in degradations
+    )
+    return EmotionEvaluation(classification_report(faces.labels, pred), ferplus, degraded)
