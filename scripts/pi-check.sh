@@ -100,7 +100,9 @@ rm -rf "$ref" && git clone -q "$repo" "$ref"
 log "x86-64 reference: analyze $(find "$images" -name '*.jpg' | wc -l) images at $(git -C "$ref" rev-parse --short HEAD)"
 (cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -m moodcast analyze --json "$images"/*.jpg \
   >"$run/x86.out" 2>"$run/x86.err")
-tail -n 1 "$run/x86.out" >"$run/x86.json"
+# One reference per commit: a resumed run may clone a newer HEAD for a later suite.
+ref_commit=$(git -C "$ref" rev-parse --short HEAD)
+tail -n 1 "$run/x86.out" >"$run/x86-$ref_commit.json"
 (cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -c "
 import json, platform, numpy, cv2, edge
 from importlib import metadata
@@ -108,7 +110,7 @@ from edge.runtime import interpreter_class
 assert edge.__file__.startswith('$ref/'), edge.__file__
 print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version__, 'cv2': cv2.__version__,
                   'runtime': interpreter_class()[0], 'ai_edge_litert': metadata.version('ai-edge-litert')}))
-" >"$run/x86-versions.json")
+" >"$run/x86-versions-$ref_commit.json")
 
 # ---- what Debian arm64 has of the README's apt packages (host apt, arm64 lists, nothing installed)
 apt_check() {

@@ -1,8 +1,9 @@
 """Compare `moodcast analyze --json` outputs of arm64 legs with the x86-64 run (scripts/pi-check.sh).
 
 Usage: python3 scripts/pi_check_compare.py RUN_DIR
-RUN_DIR holds x86.json (the reference, with x86-versions.json) and <suite>-<leg>/ folders written by
-scripts/pi_check_leg.sh, plus apt-<suite>.json and root-<suite>.json from pi-check.sh. Writes
+RUN_DIR holds x86-<commit>.json (the reference, with x86-versions-<commit>.json), commit-<suite> (the
+commit cloned into that suite's root) and <suite>-<leg>/ folders written by scripts/pi_check_leg.sh,
+plus apt-<suite>.json and root-<suite>.json from pi-check.sh. Writes
 RUN_DIR/result.json and prints the summary table. Standard library only (runs on the host's python3).
 """
 
@@ -72,19 +73,19 @@ def read_json(path: Path):
 
 def main(run_dir: str) -> int:
     run = Path(run_dir)
-    ref = load_images(run / "x86.json")
+    commits = {p.name[7:]: p.read_text().strip() for p in run.glob("commit-*")}
+    refs = {p.stem[4:]: load_images(p) for p in run.glob("x86-*.json") if not p.name.startswith("x86-versions")}
     result = {
         "date": (run / "date").read_text().strip() if (run / "date").exists() else None,
         "host": read_json(run / "host.json"),
-        "x86_64": {"versions": read_json(run / "x86-versions.json"), "images": len(ref)},
+        "x86_64": {
+            c: {"versions": read_json(run / f"x86-versions-{c}.json"), "images": len(r)} for c, r in refs.items()
+        },
         "apt": {p.stem[4:]: read_json(p) for p in sorted(run.glob("apt-*.json"))},
         "roots": {p.stem[5:]: read_json(p) for p in sorted(run.glob("root-*.json"))},
         "legs": {},
     }
-    for suite in result["roots"]:
-        commit = run / f"commit-{suite}"
-        if commit.exists() and result["roots"][suite] is not None:
-            result["roots"][suite]["commit"] = commit.read_text().strip()
+
     rows = []
     for leg_dir in sorted(p for p in run.iterdir() if p.is_dir()):
         leg = read_json(leg_dir / "leg.json")
@@ -99,7 +100,9 @@ def main(run_dir: str) -> int:
             else []
         )
         got = load_images(leg_dir / "analyze.json")
-        leg["agreement"] = compare(ref, got) if got else None
+        leg["commit"] = commit = commits.get(leg_dir.name.split("-")[0])
+        ref = refs.get(commit, {})
+        leg["agreement"] = compare(ref, got) if got and ref else None
         result["legs"][leg_dir.name] = leg
         v = leg["versions"] or {}
         agree = leg["agreement"]
