@@ -94,14 +94,20 @@ EOF
 fi
 cp "$repo/samples/astronaut.jpg" "$images/astronaut.jpg"
 
-# ---- the x86-64 reference: the same commit (a clone of HEAD), this checkout's .venv
-ref=$base/x86-clone
-rm -rf "$ref" && git clone -q "$repo" "$ref"
-log "x86-64 reference: analyze $(find "$images" -name '*.jpg' | wc -l) images at $(git -C "$ref" rev-parse --short HEAD)"
+# ---- the x86-64 reference: the same commit (a clone of HEAD), this checkout's .venv. One reference
+# per commit, in a clone per commit: a resumed run may clone a newer HEAD for a later suite.
+ref_commit=$(git -C "$repo" rev-parse --short HEAD)
+clone_at() { # the clone of COMMIT under $base/x86-clones (made once)
+  local dir=$base/x86-clones/$1
+  if [ ! -e "$dir/.git" ]; then
+    rm -rf "$dir" && git clone -q "$repo" "$dir" && git -C "$dir" checkout -q "$1"
+  fi
+  echo "$dir"
+}
+ref=$(clone_at "$ref_commit")
+log "x86-64 reference: analyze $(find "$images" -name '*.jpg' | wc -l) images at $ref_commit"
 (cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -m moodcast analyze --json "$images"/*.jpg \
   >"$run/x86.out" 2>"$run/x86.err")
-# One reference per commit: a resumed run may clone a newer HEAD for a later suite.
-ref_commit=$(git -C "$ref" rev-parse --short HEAD)
 tail -n 1 "$run/x86.out" >"$run/x86-$ref_commit.json"
 (cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -c "
 import json, platform, numpy, cv2, edge
@@ -206,6 +212,35 @@ in_root() {
     QEMU_CPU="$cpu" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CERT=/etc/ssl/certs/ca-certificates.crt "$@"
 }
 
+# ---- the same commit on x86-64 with the leg's own versions of numpy, OpenCV and the runtime: what
+# the architecture alone changes (the x86-64 reference above also differs in library versions).
+x86_same_versions() {
+  local leg_dir=$1 pins venv extra src
+  [ -s "$leg_dir/versions.json" ] && [ -s "$leg_dir/analyze.json" ] && [ -s "$leg_dir/commit" ] || return 0
+  [ -s "$leg_dir/x86-same-versions.json" ] && return 0
+  src=$(clone_at "$(cat "$leg_dir/commit")")
+  pins=$(python3 - "$leg_dir/versions.json" <<'EOF2'
+import json, sys
+v = json.load(open(sys.argv[1]))
+names = {"numpy": "numpy", "opencv": "opencv-python-headless", "ai_edge_litert": "ai-edge-litert",
+         "tflite_runtime": "tflite-runtime", "ml_dtypes": "ml-dtypes"}
+print(" ".join(f"{dist}=={v[key]}" for key, dist in names.items() if v.get(key)))
+EOF2
+  )
+  case $pins in *tflite-runtime*) extra=tflite ;; *) extra=litert ;; esac
+  venv=$base/x86-venvs/$(echo "$pins" | sha256sum | cut -c1-12)
+  if [ ! -x "$venv/bin/moodcast" ]; then
+    log "x86-64 venv with $pins"
+    rm -rf "$venv" && python3 -m venv "$venv"
+    # shellcheck disable=SC2086  # one word per pin
+    "$venv/bin/pip" install -q -e "${src}[$extra]" $pins >"$leg_dir/x86-same-versions-pip.log" 2>&1 ||
+      { log "x86-64 venv with $pins: pip failed"; return 0; }
+  fi
+  echo "$pins" >"$leg_dir/x86-same-versions.pins"
+  (cd "$src" && PYTHONPATH=$src "$venv/bin/python" -m moodcast analyze --json "$images"/*.jpg 2>/dev/null |
+    tail -n 1 >"$leg_dir/x86-same-versions.json")
+}
+
 for suite in $suites; do
   log "apt check $suite (arm64)"
   apt_check "$suite" || log "apt check $suite failed"
@@ -213,7 +248,6 @@ for suite in $suites; do
   root=$base/roots/$suite
   # The README: git clone <this repository> /opt/moodcast (on the host: the root has no git)
   rm -rf "$root/opt/moodcast" && git clone -q "$repo" "$root/opt/moodcast"
-  git -C "$root/opt/moodcast" rev-parse --short HEAD >"$run/commit-$suite"
   cp "$repo/scripts/pi_check_leg.sh" "$root/opt/pi_check_leg.sh"
   mount_root "$suite"
   in_root "$suite" /usr/bin/python3 -c 'import platform; print("root", platform.machine(), platform.python_version())'
@@ -228,9 +262,14 @@ for suite in $suites; do
         naive) args='-e .[litert]' after=numpy-fix ;;
         *) continue ;;
       esac
-      if [ -e "$run/$suite-$leg/leg.json" ]; then log "leg $suite-$leg: done in this run, skipped"; continue; fi
-      log "leg $suite-$leg: pip install $args"
-      in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" "$after" || log "leg $suite-$leg failed"
+      if [ -e "$run/$suite-$leg/leg.json" ]; then
+        log "leg $suite-$leg: done in this run, skipped"
+      else
+        log "leg $suite-$leg: pip install $args"
+        in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" "$after" || log "leg $suite-$leg failed"
+        git -C "$root/opt/moodcast" rev-parse --short HEAD >"$run/$suite-$leg/commit"
+      fi
+      [ -n "$after" ] || x86_same_versions "$run/$suite-$leg"
     done
   else
     for leg in $legs; do
@@ -238,9 +277,14 @@ for suite in $suites; do
         default) args='-e .[litert]' ;;
         *) continue ;;
       esac
-      if [ -e "$run/$suite-$leg/leg.json" ]; then log "leg $suite-$leg: done in this run, skipped"; continue; fi
-      log "leg $suite-$leg: pip install $args"
-      in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" || log "leg $suite-$leg failed"
+      if [ -e "$run/$suite-$leg/leg.json" ]; then
+        log "leg $suite-$leg: done in this run, skipped"
+      else
+        log "leg $suite-$leg: pip install $args"
+        in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" || log "leg $suite-$leg failed"
+        git -C "$root/opt/moodcast" rev-parse --short HEAD >"$run/$suite-$leg/commit"
+      fi
+      x86_same_versions "$run/$suite-$leg"
     done
   fi
   unmount_all

@@ -1,9 +1,10 @@
 """Compare `moodcast analyze --json` outputs of arm64 legs with the x86-64 run (scripts/pi-check.sh).
 
 Usage: python3 scripts/pi_check_compare.py RUN_DIR
-RUN_DIR holds x86-<commit>.json (the reference, with x86-versions-<commit>.json), commit-<suite> (the
-commit cloned into that suite's root) and <suite>-<leg>/ folders written by scripts/pi_check_leg.sh,
-plus apt-<suite>.json and root-<suite>.json from pi-check.sh. Writes
+RUN_DIR holds x86-<commit>.json (the reference, with x86-versions-<commit>.json) and <suite>-<leg>/
+folders written by scripts/pi_check_leg.sh (with `commit`, the commit cloned into the root, and
+x86-same-versions.json, x86-64 with the leg's library versions), plus apt-<suite>.json and
+root-<suite>.json from pi-check.sh. Writes
 RUN_DIR/result.json and prints the summary table. Standard library only (runs on the host's python3).
 """
 
@@ -18,6 +19,8 @@ BOX_TOLERANCE = 1.0  # pixels
 
 def load_images(path: Path) -> dict[str, dict]:
     """{image file name: entry} from an analyze --json output (its last line)."""
+    if not path.exists():
+        return {}
     lines = path.read_text().strip().splitlines()
     if not lines:
         return {}
@@ -64,6 +67,15 @@ def compare(ref: dict[str, dict], got: dict[str, dict]) -> dict:
     }
 
 
+def agreement(a: dict | None) -> str:
+    if not a:
+        return "-"
+    return (
+        f"{a['faces_same_emotion']}/{a['faces']} faces, {a['images_same_faces']}/{a['images']} images, "
+        f"max dp {a['max_probability_difference']}"
+    )
+
+
 def read_json(path: Path):
     try:
         return json.loads(path.read_text())
@@ -73,7 +85,6 @@ def read_json(path: Path):
 
 def main(run_dir: str) -> int:
     run = Path(run_dir)
-    commits = {p.name[7:]: p.read_text().strip() for p in run.glob("commit-*")}
     refs = {p.stem[4:]: load_images(p) for p in run.glob("x86-*.json") if not p.name.startswith("x86-versions")}
     result = {
         "date": (run / "date").read_text().strip() if (run / "date").exists() else None,
@@ -100,12 +111,18 @@ def main(run_dir: str) -> int:
             else []
         )
         got = load_images(leg_dir / "analyze.json")
-        leg["commit"] = commit = commits.get(leg_dir.name.split("-")[0])
+        commit_file = leg_dir / "commit"
+        leg["commit"] = commit = commit_file.read_text().strip() if commit_file.exists() else None
         ref = refs.get(commit, {})
+        # vs the x86-64 run of the same commit (the checkout's .venv: other library versions)
         leg["agreement"] = compare(ref, got) if got and ref else None
+        # vs x86-64 with this leg's numpy, OpenCV and runtime versions: the architecture alone
+        same = load_images(leg_dir / "x86-same-versions.json")
+        pins = leg_dir / "x86-same-versions.pins"
+        leg["x86_same_versions"] = pins.read_text().strip() if pins.exists() else None
+        leg["agreement_same_versions"] = compare(same, got) if got and same else None
         result["legs"][leg_dir.name] = leg
         v = leg["versions"] or {}
-        agree = leg["agreement"]
         rows.append(
             [
                 leg_dir.name,
@@ -118,13 +135,8 @@ def main(run_dir: str) -> int:
                 "ok" if leg["abi_rc"] == 0 else "FAILS",
                 f"{leg['startup_s']} s",
                 f"{leg['analyze_s']} s" + ("" if leg["xnnpack"] else " no XNNPACK"),
-                (
-                    f"{agree['faces_same_emotion']}/{agree['faces']} faces, "
-                    f"{agree['images_same_faces']}/{agree['images']} images, "
-                    f"max dp {agree['max_probability_difference']}"
-                )
-                if agree
-                else "no output",
+                agreement(leg["agreement_same_versions"]),
+                agreement(leg["agreement"]),
             ]
         )
     (run / "result.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -139,7 +151,8 @@ def main(run_dir: str) -> int:
         "apt numpy ABI",
         "start-up",
         "analyze",
-        "agreement with x86-64",
+        "vs x86-64, same versions",
+        "vs x86-64 .venv",
     ]
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, ["-" * w for w in widths], *rows]:
