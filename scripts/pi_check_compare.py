@@ -157,6 +157,17 @@ def main(run_dir: str) -> int:
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, ["-" * w for w in widths], *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    for name, leg in result["legs"].items():
+        if leg.get("numpy_fix_rc") is not None:
+            ok = {0: "ok", None: "-"}
+            print(
+                f"{name}: numpy ABI with the venv's own numpy {'ok' if leg['abi_rc'] == 0 else 'FAILS'}; "
+                f'the old fix (pip install "numpy<2"): rc {leg["numpy_fix_rc"]}, resolver errors '
+                f"{leg['numpy_fix_resolver_errors']}, ABI then {ok.get(leg['numpy_fix_abi_rc'], 'FAILS')}; "
+                f"the repair (-c constraints/bookworm.txt): rc {leg.get('repair_rc')}, resolver errors "
+                f"{leg.get('repair_resolver_errors')}, pip check {ok.get(leg.get('repair_pip_check_rc'), 'FAILS')}, "
+                f"ABI then {ok.get(leg.get('repair_abi_rc'), 'FAILS')}"
+            )
     for suite, apt in result["apt"].items():
         if apt:
             print(f"apt {suite} arm64: " + ", ".join(f"{k} {v or 'MISSING'}" for k, v in apt.items()))

@@ -4,7 +4,8 @@
 # arguments, and record what happened under /opt/results/<suite>-<leg>/:
 #   pip.log, pip-check.log, versions.json, sizes.txt, abi.txt, startup.json, analyze.json (+ .err), leg.json
 # Usage (in the root): pi_check_leg.sh SUITE LEG "PIP ARGS" [AFTER]
-#   after=numpy-fix: then run the README's old fix (pip install "numpy<2") and record it too.
+#   AFTER=numpy-fix: then run the README's old fix (pip install "numpy<2") and record it too, then
+#   the README's repair (the Bookworm line with constraints/bookworm.txt).
 # Needs in the root: python3, python3-venv, python3-numpy, python3-pywt (a Cython module built
 # against apt's numpy: the stand-in for picamera2's simplejpeg), /opt/moodcast (the clone),
 # /opt/data/images (the images), /opt/results (written).
@@ -63,13 +64,21 @@ du -sm "$site"/* 2>/dev/null | sort -rn | head -12 >"$out/sizes.txt"
 "$venv/bin/python" -c "import numpy, pywt; print('numpy', numpy.__version__, 'from', numpy.__file__); print('pywt', pywt.__version__, 'imports')" >"$out/abi.txt" 2>&1
 abi_rc=$?
 
-fix_rc=null fix_resolver_errors=null fix_abi_rc=null
+fix_rc=null fix_resolver_errors=null fix_abi_rc=null repair_rc=null repair_resolver_errors=null repair_check_rc=null repair_abi_rc=null
 if [ "$after" = numpy-fix ]; then
   "$venv/bin/pip" install --disable-pip-version-check "numpy<2" >"$out/numpy-fix.log" 2>&1
   fix_rc=$?
   if grep -q "dependency resolver does not currently take into account" "$out/numpy-fix.log"; then fix_resolver_errors=true; else fix_resolver_errors=false; fi
   "$venv/bin/python" -c "import numpy, pywt, cv2" >"$out/numpy-fix-abi.txt" 2>&1
   fix_abi_rc=$?
+  # The README's repair of such a venv: the Bookworm line again (constraints/bookworm.txt).
+  "$venv/bin/pip" install --disable-pip-version-check -e ".[litert]" -c constraints/bookworm.txt >"$out/repair.log" 2>&1
+  repair_rc=$?
+  if grep -q "dependency resolver does not currently take into account" "$out/repair.log"; then repair_resolver_errors=true; else repair_resolver_errors=false; fi
+  "$venv/bin/pip" check >"$out/repair-pip-check.log" 2>&1
+  repair_check_rc=$?
+  "$venv/bin/python" -c "import numpy, pywt, cv2; print('numpy', numpy.__version__, numpy.__file__, 'cv2', cv2.__version__)" >"$out/repair-abi.txt" 2>&1
+  repair_abi_rc=$?
 fi
 
 # Start-up: the command, its imports and the models on one photo (emulated: compare, do not quote as a Pi).
@@ -95,7 +104,8 @@ cat >"$out/leg.json" <<EOF
 {"suite": "$suite", "leg": "$leg", "pip_args": "$pip_args", "pip_rc": $pip_rc, "pip_s": $pip_s,
  "pip_resolver_errors": $resolver_errors, "pip_check_rc": $check_rc, "venv_mb": $(cat "$out/venv_mb"),
  "abi_rc": $abi_rc, "numpy_fix_rc": $fix_rc, "numpy_fix_resolver_errors": $fix_resolver_errors,
- "numpy_fix_abi_rc": $fix_abi_rc, "startup_rc": $startup_rc, "startup_s": $startup_s,
+ "numpy_fix_abi_rc": $fix_abi_rc, "repair_rc": $repair_rc, "repair_resolver_errors": $repair_resolver_errors,
+ "repair_pip_check_rc": $repair_check_rc, "repair_abi_rc": $repair_abi_rc, "startup_rc": $startup_rc, "startup_s": $startup_s,
  "analyze_rc": $analyze_rc, "analyze_s": $analyze_s, "xnnpack": $xnnpack}
 EOF
 echo "leg $suite-$leg: pip rc $pip_rc (${pip_s}s), venv $(cat "$out/venv_mb") MB, abi rc $abi_rc, analyze rc $analyze_rc (${analyze_s}s)"
