@@ -130,7 +130,7 @@ apt_check() {
   apt-get "${opts[@]}" update -qq >/dev/null 2>"$dir/update.err" || { cat "$dir/update.err" >&2; return 1; }
   # The README's apt line, then what picamera2 needs (Raspberry Pi OS names them), then the ABI stand-ins.
   local packages=(python3-venv python3-picamera2 git mosquitto mosquitto-clients python3-libcamera
-    libcamera0.0.3 libcamera0.5 libcamera-tools python3-simplejpeg python3-kms++ python3-prctl python3-pidng
+    libcamera0.0.3 libcamera0.4 libcamera0.5 libcamera-tools python3-simplejpeg python3-kms++ python3-prctl python3-pidng
     python3-numpy python3-opencv python3-pywt)
   local json="{" sep="" p v
   for p in "${packages[@]}"; do
