@@ -124,6 +124,12 @@ def test_unreadable_config_file(tmp_path):
         ("recommend", "idle_genre", "polka"),
         ("api", "host", " "),
         ("runtime", "threads", "0"),
+        ("learn", "prior", "0.5"),
+        ("learn", "neighbours", "-1"),
+        ("play", "port", "0"),
+        ("play", "switch", "sometime"),
+        ("play", "hold_s", "-1"),
+        ("play", "max_tracks", "0"),
     ],
 )
 def test_every_key_has_its_range_check_and_exit_2(section, key, value):

@@ -6,6 +6,7 @@ import pytest
 from edge.contract import Topics, discovery_payload, parse_command
 from edge.errors import ConfigError
 from edge.labels import EMOTIONS
+from edge.preferences import Feedback, parse_feedback
 from edge.recommend import STRATEGIES, GenreRecommender, RecommendOptions
 from edge.scene import SceneFace, SceneOptions, SceneTracker, valence_arousal
 
@@ -120,6 +121,7 @@ def test_bad_options_name_the_key():
         ("enabled", "no", False),
         ("enabled", "1", True),
         ("strategy", "uplift", "uplift"),
+        ("preferences", " reset\n", "reset"),
     ],
 )
 def test_commands_parse(key, text, value):
@@ -131,7 +133,8 @@ def test_commands_parse(key, text, value):
     [
         ("enabled", "maybe", "enabled: must be ON/OFF or true/false, got 'maybe'"),
         ("strategy", "shuffle", "strategy: must be 'match' or 'uplift', got 'shuffle'"),
-        ("volume", "11", "unknown setting 'volume'; settable: strategy, enabled"),
+        ("volume", "11", "unknown setting 'volume'; settable: strategy, enabled, preferences"),
+        ("preferences", "forget", "preferences: the only command is 'reset', got 'forget'"),
     ],
 )
 def test_bad_commands_say_why(key, text, words):
@@ -146,3 +149,10 @@ def test_home_assistant_controls_send_what_the_daemon_accepts():
     assert parse_command("enabled", switch["payload_on"].encode())[1] is True
     assert parse_command("enabled", switch["payload_off"].encode())[1] is False
     assert [parse_command("strategy", o.encode())[1] for o in select["options"]] == list(STRATEGIES)
+    reset = components["moodcast_pi_reset_preferences"]
+    assert reset["command_topic"] == "moodcast/pi/set/preferences"
+    assert parse_command("preferences", reset["payload_press"].encode()) == ("preferences", "reset")
+    for outcome in ("liked", "disliked"):
+        button = components[f"moodcast_pi_{outcome}"]
+        assert button["command_topic"] == "moodcast/pi/feedback"
+        assert parse_feedback(button["payload_press"].encode()) == Feedback(outcome)

@@ -1,0 +1,84 @@
+"""Learning over the real broker: `moodcast run` on the sample clip learns from `.../feedback`,
+keeps what it learned across a restart and a `kill -9`, publishes it on `.../preferences` and
+forgets it on `set/preferences reset`; bad feedback is ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from helpers import validate
+from mqtt_helpers import Recorder, start_daemon, stop, wait_for_line
+
+from edge.paths import SAMPLES_DIR
+
+CLIP = str(SAMPLES_DIR / "astronaut.avi")
+SKIP = json.dumps({"emotion": "angry", "genre": "metal", "outcome": "skipped"})
+
+
+def test_skips_move_angry_and_the_preference_survives_restart_and_kill_9(broker, tmp_path):
+    file = tmp_path / "state" / "preferences.json"
+    args = ("--source", CLIP, "--loop", "--set", f"learn.file={file}")
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/l1/feedback", SKIP, retain=True)  # left on the broker: ignored at every start
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(broker.port, "l1", *args, log=log)
+    first = rec.wait_for(lambda m: m.topic == "moodcast/l1/preferences", timeout=30, what="preferences at start")
+    validate(first.json(), "preferences")
+    assert first.json()["emotions"]["angry"]["genre"] == "metal" and first.json()["updates"] == 0
+
+    for bad in ("{", '{"outcome": "maybe"}', '{"outcome": "played", "emotion": "bored", "genre": "pop"}', "x" * 5000):
+        rec.publish("moodcast/l1/feedback", bad)
+    for _ in range(5):
+        validate(json.loads(SKIP), "feedback")
+        rec.publish("moodcast/l1/feedback", SKIP)
+    moved = rec.wait_for(
+        lambda m: m.topic == "moodcast/l1/preferences" and m.json()["updates"] == 5, what="five skips learned"
+    ).json()
+    validate(moved, "preferences")
+    angry = moved["emotions"]["angry"]["genre"]
+    assert angry != "metal"
+    wait_for_line(log, "feedback: 4 ignored")
+    assert rec.on("/l1/state")[-1].json()["genre"] == "pop"  # the happy face's genre is untouched
+    assert stop(proc) == 0
+
+    # A restart reads the file: the first preferences of the new process say the same.
+    since = time.monotonic()
+    proc = start_daemon(broker.port, "l1", *args)
+    again = rec.wait_for(
+        lambda m: m.topic == "moodcast/l1/preferences" and not m.retain and m.at > since,
+        timeout=30,
+        what="preferences after the restart",
+    ).json()
+    assert again["updates"] == 5 and again["emotions"]["angry"]["genre"] == angry
+
+    # kill -9 right after more feedback: what was published is what the next start reads.
+    rec.publish("moodcast/l1/feedback", json.dumps({"outcome": "liked", "emotion": "angry", "genre": angry}))
+    liked = rec.wait_for(lambda m: m.topic == "moodcast/l1/preferences" and m.json()["updates"] == 6).json()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(5)
+    since = time.monotonic()
+    proc = start_daemon(broker.port, "l1", *args)
+    after_kill = rec.wait_for(
+        lambda m: m.topic == "moodcast/l1/preferences" and not m.retain and m.at > since,
+        timeout=30,
+        what="preferences after kill -9",
+    ).json()
+    assert after_kill["emotions"] == liked["emotions"] and after_kill["updates"] == 6
+
+    since = time.monotonic()
+    rec.publish("moodcast/l1/set/preferences", "reset")
+    rec.wait_for(
+        lambda m: (
+            m.topic == "moodcast/l1/preferences"
+            and m.json()["updates"] == 0
+            and m.at > since
+            and m.json()["emotions"]["angry"]["genre"] == "metal"
+        ),
+        what="reset",
+    )
+    assert stop(proc) == 0
+    assert json.loads(file.read_text())["updates"] == 0
+    rec.close()
