@@ -76,6 +76,18 @@ def agreement(a: dict | None) -> str:
     )
 
 
+CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+
+def crops_correct(images: dict[str, dict]) -> dict:
+    """The validation crops (named <class>_<file>) whose first face has the crop's class. Not the
+    model's accuracy (README "Models": whole crops, no detector); only whether two runs do as well."""
+    crops = {k: v for k, v in images.items() if k.split("_")[0] in CLASSES}
+    with_face = [k for k, v in crops.items() if v["faces"]]
+    correct = sum(crops[k]["faces"][0]["emotion"] == k.split("_")[0] for k in with_face)
+    return {"crops": len(crops), "with_a_face": len(with_face), "correct": correct}
+
+
 def read_json(path: Path):
     try:
         return json.loads(path.read_text())
@@ -90,7 +102,12 @@ def main(run_dir: str) -> int:
         "date": (run / "date").read_text().strip() if (run / "date").exists() else None,
         "host": read_json(run / "host.json"),
         "x86_64": {
-            c: {"versions": read_json(run / f"x86-versions-{c}.json"), "images": len(r)} for c, r in refs.items()
+            c: {
+                "versions": read_json(run / f"x86-versions-{c}.json"),
+                "images": len(r),
+                "crops_correct": crops_correct(r),
+            }
+            for c, r in refs.items()
         },
         "apt": {p.stem[4:]: read_json(p) for p in sorted(run.glob("apt-*.json"))},
         "roots": {p.stem[5:]: read_json(p) for p in sorted(run.glob("root-*.json"))},
@@ -121,6 +138,8 @@ def main(run_dir: str) -> int:
         pins = leg_dir / "x86-same-versions.pins"
         leg["x86_same_versions"] = pins.read_text().strip() if pins.exists() else None
         leg["agreement_same_versions"] = compare(same, got) if got and same else None
+        leg["crops_correct"] = crops_correct(got)
+        leg["crops_correct_x86_same_versions"] = crops_correct(same) if same else None
         result["legs"][leg_dir.name] = leg
         v = leg["versions"] or {}
         rows.append(
