@@ -1,6 +1,6 @@
 """Compare `moodcast analyze --json` outputs of arm64 legs with the x86-64 run (scripts/pi-check.sh).
 
-Usage: python3 scripts/pi_check_compare.py RUN_DIR
+Usage: python3 scripts/pi_check_compare.py RUN_DIR [--markdown]   (--markdown: the README table's rows)
 RUN_DIR holds x86-<commit>.json (the reference, with x86-versions-<commit>.json) and <suite>-<leg>/
 folders written by scripts/pi_check_leg.sh (with `commit`, the commit cloned into the root, and
 x86-same-versions.json, x86-64 with the leg's library versions), plus apt-<suite>.json and
@@ -95,7 +95,7 @@ def read_json(path: Path):
         return None
 
 
-def main(run_dir: str) -> int:
+def main(run_dir: str, markdown: bool = False) -> int:
     run = Path(run_dir)
     refs = {p.stem[4:]: load_images(p) for p in run.glob("x86-*.json") if not p.name.startswith("x86-versions")}
     result = {
@@ -159,6 +159,10 @@ def main(run_dir: str) -> int:
             ]
         )
     (run / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    if markdown:  # the rows of the README's table ("The aarch64 check")
+        for r in rows:
+            print("| " + " | ".join(c.strip().replace("|", "/") for c in r) + " |")
+        return 0
     head = [
         "leg",
         "python",
@@ -199,4 +203,4 @@ def main(run_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], "--markdown" in sys.argv[2:]))
