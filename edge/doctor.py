@@ -263,7 +263,9 @@ def check_versions() -> list[Check]:
                 "picamera2",
                 FAIL,
                 f"imports with an error: {exc}",
-                f"picamera2 is built against the system's numpy, this venv has numpy {np.__version__}",
+                f"picamera2 is built against the system's numpy, this venv has numpy {np.__version__}: "
+                "on Bookworm, .venv/bin/pip install -e '.[litert]' -c constraints/bookworm.txt "
+                "(README, Install on a Raspberry Pi)",
             )
         )
     else:

@@ -27,7 +27,8 @@ class Picamera2Source:
         except ValueError as exc:  # "numpy.dtype size changed": apt's picamera2 and this venv's numpy differ
             raise SourceError(
                 f"picamera2 does not import with this venv's numpy ({exc}): it is built against the "
-                "system's numpy; `moodcast doctor` shows both versions"
+                "system's numpy; on Bookworm: .venv/bin/pip install -e '.[litert]' -c constraints/bookworm.txt "
+                "(README, Install on a Raspberry Pi); `moodcast doctor` shows both versions"
             ) from None
         self.camera, self.width, self.height = camera, width, height
         self._picam = None
