@@ -1,4 +1,4 @@
-"""The device subcommands of ``moodcast``: run, analyze, serve, bench.
+"""The device subcommands of ``moodcast``: run, play, analyze, serve, bench.
 
 Each handler takes the parsed arguments and returns an exit code; errors are raised as
 :class:`~edge.errors.MoodcastError` and ``moodcast``'s ``main`` turns them into exit codes.
@@ -138,8 +138,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_play(args: argparse.Namespace) -> int:
+    from edge.player.service import run_player
+
+    flags: dict[str, dict] = {}
+    for key, section, name in (
+        ("mqtt_host", "mqtt", "host"),
+        ("mqtt_port", "mqtt", "port"),
+        ("device_id", "mqtt", "device_id"),
+        ("mpd_host", "play", "host"),
+        ("mpd_port", "play", "port"),
+    ):
+        value = getattr(args, key)
+        if value is not None:
+            flags.setdefault(section, {})[name] = value
+    run_player(load_config(args, flags))
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add run, analyze, serve and bench to ``moodcast``'s subcommands."""
+    """Add run, play, analyze, serve and bench to ``moodcast``'s subcommands."""
     p = with_config(sub.add_parser("run", help="the daemon: camera -> MQTT"))
     p.add_argument("--source", help="picamera2[:N], camera index, /dev/videoN, stream URL, video, image or folder")
     p.add_argument("--mqtt-host")
@@ -148,6 +166,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loop", action="store_true", help="repeat a video file at its end")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: no limit)")
     p.set_defaults(func=cmd_run)
+
+    p = with_config(
+        sub.add_parser("play", help="follow the daemon's genre on MPD and feed back skips (needs the [play] extra)")
+    )
+    p.add_argument("--mqtt-host")
+    p.add_argument("--mqtt-port", type=int)
+    p.add_argument("--device-id", help="the daemon's mqtt.device_id (whose .../state to follow)")
+    p.add_argument("--mpd-host")
+    p.add_argument("--mpd-port", type=int)
+    p.set_defaults(func=cmd_play)
 
     p = with_config(sub.add_parser("analyze", help="faces, emotions and a genre for images"))
     p.add_argument("images", nargs="+")

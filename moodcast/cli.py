@@ -27,7 +27,14 @@ WORKSTATION = {
     "convert": ("convert.cli", "train", "produce quantized TFLite models (needs the [train] extra)"),
 }
 # Top-level packages of the extras, to name the extra when one is missing.
-EXTRA_OF = {"tensorflow": "train", "keras": "train", "matplotlib": "train", "jax": "train", "flask": "api"}
+EXTRA_OF = {
+    "tensorflow": "train",
+    "keras": "train",
+    "matplotlib": "train",
+    "jax": "train",
+    "flask": "api",
+    "mpd": "play",
+}
 
 
 def lazy(module: str, attribute: str, what: str) -> Callable:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # moodcast's test command (README "Quick start"; CI runs exactly this). Installs what the tests
-# need: the programs in tests/tools.txt (apt, when root), .venv with the train/api/test extras, and
+# need: the programs in tests/tools.txt (apt, when root), .venv with the train/api/play/test extras, and
 # .venv-tflite with tflite-runtime 2.14 for the compatibility gate; then ruff and pytest.
 # Arguments go to pytest (e.g. -k mqtt, -m "not slow").
 set -euo pipefail
@@ -27,7 +27,7 @@ fi
 if [ ! -x .venv/bin/python ]; then "$python" -m venv .venv; fi
 echo "== .venv: moodcast[litert,train,api,test]"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[litert,train,api,test]"
+.venv/bin/python -m pip install -q -e ".[litert,train,api,play,test]"
 
 # tflite-runtime 2.14 exists for Python <= 3.11 only and needs numpy < 2: its own venv, installed
 # the README's way for the fallback (the tflite extra with constraints/bookworm.txt).

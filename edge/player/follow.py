@@ -1,0 +1,187 @@
+"""The player's decisions: when the music follows the scene's genre, and when it keeps out of the
+listener's way. One ``tick`` looks at MPD, notices what the listener did since the last one, then
+changes the queue or not.
+
+- The scene's genre must hold ``play.hold_s`` first; then, by default, the new genre's tracks are
+  queued after the current one (MPD moves on to them at the track's end: no cut) or, with
+  ``switch = "now"``, played at once after a short fade.
+- A pause, a skip, a stop or a queue edited by another client (a playlist chosen by hand) is the
+  listener's: moodcast changes nothing for ``play.step_back_s`` and never un-pauses.
+- A track of ours that plays through is fed back as ``played``; one skipped within
+  ``play.skip_within_s`` as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.player.music import Music, MusicError, Status
+from edge.player.options import PlayOptions
+from edge.preferences import Feedback
+
+log = logging.getLogger("moodcast.play")
+
+END_MARGIN_S = 0.5  # a song left within this of its end (where it had got to by now) ended by itself
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The daemon's latest genre and emotion, and since when (the follower's clock)."""
+
+    genre: str | None
+    emotion: str | None
+    since: float
+
+
+@dataclass(frozen=True)
+class PlayerState:
+    """What ``.../player`` publishes (with ``ts``)."""
+
+    playing: bool
+    genre: str | None
+    track: str | None
+    reason: str
+    mpd_ok: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "playing": self.playing,
+            "genre": self.genre,
+            "track": self.track,
+            "reason": self.reason,
+            "mpd_ok": self.mpd_ok,
+        }
+
+
+def track_name(song: dict) -> str | None:
+    title, artist = song.get("title"), song.get("artist")
+    if title and artist:
+        return f"{artist} - {title}"
+    return title or song.get("file")
+
+
+class Follower:
+    """Feed it the daemon's states (``want``) and call ``tick`` often; ``on_feedback`` gets each
+    played or skipped track of ours."""
+
+    def __init__(self, options: PlayOptions, music: Music, on_feedback: Callable[[Feedback], None]):
+        self.options = options
+        self.music = music
+        self.on_feedback = on_feedback
+        self.wanted: Wanted | None = None
+        self.step_back_until = float("-inf")
+        self.step_back_why = ""
+        self._forget()
+
+    def _forget(self) -> None:
+        """What we knew of MPD's queue (after a reconnect we know nothing)."""
+        self._genre: str | None = None  # the genre queued by us
+        self._ours: dict[str, tuple[str, str | None]] = {}  # songid -> genre, emotion (our queue only)
+        self._version: int | None = None  # the queue's version after our last edit
+        self._last: Status | None = None
+        self._last_at = 0.0  # when _last was read
+        self._nothing_for: str | None = None  # reported once until the genre changes
+
+    def want(self, genre: str | None, emotion: str | None, now: float) -> None:
+        if self.wanted is None or (genre, emotion) != (self.wanted.genre, self.wanted.emotion):
+            since = self.wanted.since if self.wanted is not None and genre == self.wanted.genre else now
+            self.wanted = Wanted(genre, emotion, since)
+
+    def lost(self) -> None:
+        """MPD went away: whatever comes back is a queue we did not make."""
+        self._forget()
+
+    # --- the listener --------------------------------------------------------------------------
+
+    def _step_back(self, why: str, now: float) -> None:
+        log.info("%s: hands off for %.0f s", why, self.options.step_back_s)
+        self.step_back_until, self.step_back_why = now + self.options.step_back_s, why
+
+    def _notice(self, status: Status, now: float) -> None:
+        """What changed since the last tick that we did not do."""
+        last = self._last
+        if self._version is not None and status.version != self._version:
+            self._ours.clear()
+            self._version, self._genre = None, None
+            self._step_back("queue changed by the listener", now)
+            return
+        if last is None:
+            return
+        if last.state == "play" and status.state == "pause":
+            self._step_back("paused by the listener", now)
+        # Where the last song had got to by now: a slow tick must not make a track's end a skip.
+        reached = last.elapsed + (now - self._last_at if last.state == "play" else 0.0)
+        ended = last.duration <= 0 or reached >= last.duration - END_MARGIN_S
+        if last.songid is not None and status.songid != last.songid and last.state == "play":
+            ours = self._ours.pop(last.songid, None)
+            if ours is not None and (ended or last.elapsed < self.options.skip_within_s):
+                self.on_feedback(Feedback("played" if ended else "skipped", ours[1], ours[0]))
+            if not ended:
+                self._step_back("skipped by the listener" if status.songid else "stopped by the listener", now)
+
+    # --- one look -----------------------------------------------------------------------------
+
+    def tick(self, now: float) -> PlayerState:
+        """Raises MusicError when MPD is gone (the caller reconnects)."""
+        status = self.music.status()
+        self._notice(status, now)
+        self._last, self._last_at = status, now
+        reason = self._decide(status, now)
+        status = self._last or status
+        song = self.music.current() if status.songid is not None else {}
+        ours = self._ours.get(status.songid or "")
+        if reason == "following" and ours is None:
+            reason = "switching at the end of the track"
+        return PlayerState(status.state == "play", ours[0] if ours else None, track_name(song), reason, True)
+
+    def _decide(self, status: Status, now: float) -> str:
+        o, wanted = self.options, self.wanted
+        if now < self.step_back_until:
+            return f"stepped back: {self.step_back_why}"
+        if status.state == "pause":
+            return "paused by the listener"
+        if wanted is None:
+            return "waiting for the daemon's state"
+        held = now - wanted.since >= o.hold_s
+        if wanted.genre is None:
+            if o.play_when_empty:
+                return "nobody in view, playing on"
+            if self._genre is not None and held:
+                self.music.end_after_current()
+                self._genre = None
+                self._edited(now)
+            return "nobody in view"
+        if wanted.genre == self._genre:
+            return "following"
+        if not held:
+            return f"holding {wanted.genre}"
+        if wanted.genre == self._nothing_for:
+            return f"nothing to play for {wanted.genre}"
+        files = self.music.resolve(wanted.genre)
+        if not files:
+            log.warning("nothing to play for %s (play.targets, genre tags, play.aliases); skipped", wanted.genre)
+            self._nothing_for = wanted.genre
+            return f"nothing to play for {wanted.genre}"
+        if status.state == "play" and o.switch == "track_end":
+            ids = self.music.queue_after_current(files)
+        else:
+            ids = self.music.play_now(files, o.fade_s if o.switch == "now" else 0.0)
+        log.info("queued %d tracks of %s (%s)", len(ids), wanted.genre, o.switch)
+        current = self._ours.get(status.songid or "") if o.switch == "track_end" else None
+        self._ours = {i: (wanted.genre, wanted.emotion) for i in ids}
+        if current is not None and status.songid is not None:
+            self._ours[status.songid] = current
+        self._genre, self._nothing_for = wanted.genre, None
+        self._edited(now)
+        return "following"
+
+    def _edited(self, now: float) -> None:
+        """After our own queue edit: its version and the status are the new baseline."""
+        try:
+            self._last, self._last_at = self.music.status(), now
+        except MusicError:
+            self._forget()
+            raise
+        self._version = self._last.version

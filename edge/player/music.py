@@ -1,0 +1,159 @@
+"""MPD through python-mpd2: what a genre plays, the player's status, and the queue edits the
+follower makes. Every failure of MPD (gone, refused, timed out) is a ``MusicError``."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import time
+from dataclasses import dataclass
+
+from edge.errors import MissingExtraError, MoodcastError
+from edge.player.options import PlayOptions
+
+FADE_STEPS = 10
+
+
+class MusicError(MoodcastError, ConnectionError):
+    """MPD cannot be reached or refused a command; the follower reconnects with backoff."""
+
+
+def normalise(genre: str) -> str:
+    """Case, spaces, '-' and '_' never matter: "Hip-Hop" == "hip hop" == "HIPHOP"."""
+    return re.sub(r"[\s_\-]+", "", genre).casefold()
+
+
+@dataclass(frozen=True)
+class Status:
+    """One look at MPD: ``songid`` None when nothing is current; times in seconds."""
+
+    state: str  # play, pause, stop
+    songid: str | None
+    position: int | None  # of the current song in the queue
+    elapsed: float
+    duration: float
+    version: int  # the queue's version: changes with every edit, ours or another client's
+    length: int  # songs in the queue
+    volume: int | None  # None: MPD has no mixer
+
+
+def _client_class():
+    try:
+        import mpd
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError("moodcast play", "play", exc.name or "mpd") from None
+    return mpd
+
+
+class Music:
+    """One connection to MPD; ``connect`` again after a ``MusicError``."""
+
+    def __init__(self, options: PlayOptions):
+        self.options = options
+        self._mpd = _client_class()
+        self._client = None
+
+    def connect(self) -> None:
+        self.close()
+        client = self._mpd.MPDClient()
+        client.timeout = self.options.timeout_s
+        client.idletimeout = None
+        try:
+            client.connect(self.options.host, self.options.port)
+        except (OSError, self._mpd.MPDError) as exc:
+            raise MusicError(f"MPD at {self.options.host}:{self.options.port}: {exc or type(exc).__name__}") from None
+        self._client = client
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # a broken socket cannot be closed more politely
+                self._client.disconnect()
+            self._client = None
+
+    def _call(self, name: str, *args):
+        if self._client is None:
+            raise MusicError("MPD: not connected")
+        try:
+            return getattr(self._client, name)(*args)
+        except self._mpd.CommandError as exc:
+            raise MusicError(f"MPD refused {name}: {exc}") from None
+        except (OSError, self._mpd.MPDError) as exc:
+            self._client = None
+            raise MusicError(f"MPD at {self.options.host}:{self.options.port}: {exc or type(exc).__name__}") from None
+
+    def status(self) -> Status:
+        s = self._call("status")
+        volume = int(s.get("volume", -1))
+        return Status(
+            state=s.get("state", "stop"),
+            songid=s.get("songid"),
+            position=int(s["song"]) if "song" in s else None,
+            elapsed=float(s.get("elapsed", 0.0)),
+            duration=float(s.get("duration", 0.0)),
+            version=int(s.get("playlist", 0)),
+            length=int(s.get("playlistlength", 0)),
+            volume=volume if volume >= 0 else None,
+        )
+
+    def current(self) -> dict:
+        return self._call("currentsong")
+
+    def resolve(self, genre: str) -> list[str]:
+        """What ``genre`` plays: its target's files or stream URL, else the library's tracks whose
+        genre tag is the genre or one of its aliases; [] when there is nothing."""
+        target = self.options.targets.get(genre, f"genre:{genre}")
+        if target.startswith(("http://", "https://")):
+            return [target]
+        if target.startswith("playlist:"):
+            try:
+                files = [str(f) for f in self._call("listplaylist", target[len("playlist:") :])]
+            except MusicError as exc:
+                if "refused" in str(exc):  # no such playlist: nothing to play, MPD is fine
+                    return []
+                raise
+        else:
+            tag = target[len("genre:") :]
+            wanted = {normalise(tag), *(normalise(a) for a in self.options.aliases.get(genre, ()))}
+            tags = [row["genre"] for row in self._call("list", "genre") if row.get("genre")]
+            files = []
+            for name in (t for t in tags if normalise(t) in wanted):
+                files += [song["file"] for song in self._call("find", "genre", name) if "file" in song]
+        if len(files) > self.options.max_tracks:
+            files = random.sample(files, self.options.max_tracks)
+        else:
+            random.shuffle(files)
+        return files
+
+    def _add(self, files: list[str]) -> list[str]:
+        return [str(self._call("addid", f)) for f in files]
+
+    def queue_after_current(self, files: list[str]) -> list[str]:
+        """Keep the current song, replace what follows it with ``files``: MPD itself moves on to
+        them when the song ends (no cut, no gap). Returns the new songs' ids."""
+        status = self.status()
+        if status.position is None or status.state == "stop":
+            return self.play_now(files, fade_s=0)
+        if status.position + 1 < status.length:
+            self._call("delete", (status.position + 1,))
+        return self._add(files)
+
+    def end_after_current(self) -> None:
+        """Let the current song finish and nothing after it."""
+        status = self.status()
+        if status.position is not None and status.position + 1 < status.length:
+            self._call("delete", (status.position + 1,))
+
+    def play_now(self, files: list[str], fade_s: float) -> list[str]:
+        """Replace the queue and play it, fading the current song out first."""
+        status = self.status()
+        if fade_s > 0 and status.state == "play" and status.volume:
+            for step in range(FADE_STEPS - 1, -1, -1):
+                self._call("setvol", round(status.volume * step / FADE_STEPS))
+                time.sleep(fade_s / FADE_STEPS)  # a short, bounded fade: the one wait in a tick
+        self._call("clear")
+        ids = self._add(files)
+        self._call("play", 0)
+        if fade_s > 0 and status.volume:
+            self._call("setvol", status.volume)
+        return ids

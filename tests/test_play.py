@@ -1,0 +1,224 @@
+"""`moodcast play` against a real MPD and a real mosquitto on 127.0.0.1: the genre's tracks are
+queued behind the current one and start at its end, a playlist chosen by hand is left alone, a
+skip is fed back, MPD restarting mid-run is survived, and skipping what the daemon recommends
+moves its recommendation."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from helpers import validate
+from mpd_helpers import Mpd, make_tracks, start_player, wait_until
+from mqtt_helpers import Recorder, start_daemon, stop
+
+from edge.paths import SAMPLES_DIR
+from edge.player.music import Music, normalise
+from edge.player.options import PlayOptions
+
+TRACKS = {
+    "metal": ("Metal", 2.0, 3),
+    "pop": ("Pop", 2.0, 8),
+    "funk": ("funk", 3.0, 3),
+    "jazz": ("Jazz", 5.0, 1),
+    "hiphop": ("Hip-Hop", 1.0, 1),
+    "chill": ("Chillhop", 1.0, 1),
+}
+FAST = ("--set", "play.hold_s=0.5", "--set", "play.heartbeat_s=0.5", "--set", "mqtt.reconnect_max_s=1")
+
+
+@pytest.fixture
+def music_server(tmp_path):
+    make_tracks(tmp_path / "music", TRACKS)
+    server = Mpd(tmp_path / "mpd", tmp_path / "music").start()
+    yield server
+    server.stop()
+
+
+def state(genre: str | None, emotion: str | None) -> str:
+    return json.dumps({"genre": genre, "emotion": emotion, "faces": 1})
+
+
+def current_name(client) -> str:
+    return client.currentsong().get("title", "")
+
+
+def test_genre_tags_match_whatever_their_case_spaces_and_aliases(music_server):
+    assert normalise("Hip-Hop") == normalise("hip hop") == normalise("HIP_HOP")
+    music = Music(PlayOptions(port=music_server.port, aliases={"lo-fi": ["chillhop"]}))
+    music.connect()
+    assert sorted(music.resolve("hip hop")) == ["hiphop-0.flac"]
+    assert sorted(music.resolve("lo-fi")) == ["chill-0.flac"]  # by its alias
+    assert len(music.resolve("pop")) == 8 and music.resolve("polka") == []
+    music.close()
+    few = Music(PlayOptions(port=music_server.port, max_tracks=3))
+    few.connect()
+    assert len(few.resolve("pop")) == 3
+    few.close()
+
+
+def test_the_genre_starts_at_the_track_boundary_and_a_played_track_is_fed_back(broker, music_server, tmp_path):
+    listener = music_server.client()
+    listener.add("jazz-0.flac")  # the listener's own 5 s track is playing
+    listener.play(0)
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p1/state", state("metal", "angry"), retain=True)
+    player = start_player(broker.port, music_server.port, "p1", *FAST, log=tmp_path / "play.log")
+    try:
+        queued = wait_until(lambda: listener.playlistinfo()[1:], what="metal queued after the current track")
+        assert {s["genre"] for s in queued} == {"Metal"}
+        assert current_name(listener) == "jazz 0"  # no cut
+        status = listener.status()
+        jazz_ends = time.monotonic() + float(status["duration"]) - float(status["elapsed"])
+        wait_until(lambda: current_name(listener).startswith("metal"), timeout=10, what="metal playing", every=0.01)
+        delay = time.monotonic() - jazz_ends
+        print(f"switch delay at the track boundary: {delay * 1000:.0f} ms")
+        assert -0.3 < delay < 0.3
+        following = rec.wait_for(
+            lambda m: m.topic == "moodcast/p1/player" and m.json()["genre"] == "metal", what="player state"
+        ).json()
+        validate(following, "player")
+        assert following["playing"] and following["reason"] == "following" and following["track"].startswith("metal")
+        played = rec.wait_for(lambda m: m.topic == "moodcast/p1/feedback", timeout=10, what="played feedback")
+        validate(played.json(), "feedback")
+        assert played.json() == {"emotion": "angry", "genre": "metal", "outcome": "played"}
+        discovery = rec.wait_for(lambda m: m.topic == "homeassistant/device/p1_player/config").json()
+        assert discovery["dev"]["ids"] == ["moodcast_p1"] and discovery["state_topic"] == "moodcast/p1/player"
+    finally:
+        assert stop(player) == 0
+    rec.wait_for(lambda m: m.topic == "moodcast/p1/player/availability" and m.payload == b"offline")
+    rec.close()
+
+
+def player_said(rec: Recorder, device: str, words: str, since: float = 0.0):
+    return rec.wait_for(
+        lambda m: m.topic == f"moodcast/{device}/player" and m.at > since and words in m.json()["reason"],
+        timeout=15,
+        what=f"player: {words}",
+    ).json()
+
+
+def test_a_playlist_chosen_by_hand_is_left_alone_and_a_skip_is_fed_back(broker, music_server, tmp_path):
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p2/state", state("pop", "happy"), retain=True)
+    player = start_player(
+        broker.port, music_server.port, "p2", *FAST, "--set", "play.step_back_s=2", log=tmp_path / "play.log"
+    )
+    listener = music_server.client()
+    try:
+        wait_until(lambda: current_name(listener).startswith("pop"), what="pop playing")
+        # The listener skips a pop track at once: fed back as skipped, and moodcast steps back.
+        skipped_at = time.monotonic()
+        listener.next()
+        skip = rec.wait_for(lambda m: m.topic == "moodcast/p2/feedback" and m.json()["outcome"] == "skipped").json()
+        assert skip == {"emotion": "happy", "genre": "pop", "outcome": "skipped"}
+        player_said(rec, "p2", "stepped back: skipped by the listener", skipped_at)
+        # Their own playlist, by hand: left alone, even when the scene's genre changes meanwhile.
+        listener.clear()
+        for name in ("jazz-0.flac", "funk-0.flac", "funk-1.flac"):
+            listener.playlistadd("mine", name)
+        listener.load("mine")
+        listener.play(0)
+        mine = [s["file"] for s in listener.playlistinfo()]
+        chosen_at = time.monotonic()
+        player_said(rec, "p2", "stepped back: queue changed by the listener", chosen_at)
+        rec.publish("moodcast/p2/state", state("metal", "angry"), retain=True)
+        changed_at = time.monotonic()
+        for _ in range(3):  # heartbeats 0.5 s apart, past play.hold_s: still hands off
+            changed_at = player_said(rec, "p2", "stepped back", changed_at) and time.monotonic()
+        assert [s["file"] for s in listener.playlistinfo()] == mine and current_name(listener) == "jazz 0"
+        # A pause is the listener's too; moodcast never un-pauses.
+        listener.pause(1)
+        paused_at = time.monotonic()
+        player_said(rec, "p2", "paused by the listener", paused_at)
+        assert listener.status()["state"] == "pause"
+        # After step_back_s and the pause lifted, moodcast takes over again at the track's end.
+        listener.pause(0)
+        wait_until(lambda: any(s["genre"] == "Metal" for s in listener.playlistinfo()), what="metal queued again")
+        assert current_name(listener) == "jazz 0"  # still not cut
+    finally:
+        assert stop(player) == 0
+    rec.close()
+
+
+def test_mpd_restarted_mid_run_is_survived(broker, music_server, tmp_path):
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p3/state", state("funk", "happy"), retain=True)
+    player = start_player(
+        broker.port, music_server.port, "p3", *FAST, "--set", "play.reconnect_max_s=1", log=tmp_path / "play.log"
+    )
+    try:
+        wait_until(lambda: current_name(music_server.client()).startswith("funk"), what="funk playing")
+        music_server.stop()
+        gone_at = time.monotonic()
+        down = rec.wait_for(
+            lambda m: m.topic == "moodcast/p3/player" and m.at > gone_at and not m.json()["mpd_ok"]
+        ).json()
+        validate(down, "player")
+        assert down["reason"].startswith("MPD unreachable") and player.poll() is None
+        music_server.start()
+        back_at = time.monotonic()
+        rec.wait_for(
+            lambda m: (
+                m.topic == "moodcast/p3/player"
+                and m.at > back_at
+                and m.json()["genre"] == "funk"
+                and m.json()["playing"]
+            ),
+            what="funk playing again",
+        )
+        assert current_name(music_server.client()).startswith("funk")
+    finally:
+        assert stop(player) == 0
+    assert "MPD at 127.0.0.1" in (tmp_path / "play.log").read_text()
+    rec.close()
+
+
+def test_skipping_the_daemons_genre_moves_it(broker, music_server, tmp_path):
+    """The whole loop: the daemon on the sample clip (happy -> pop), the player plays pop, the
+    listener skips five pop tracks, the daemon learns and recommends another genre, the player
+    follows it."""
+    rec = Recorder(broker.port)
+    daemon = start_daemon(
+        broker.port,
+        "p4",
+        "--source",
+        str(SAMPLES_DIR / "astronaut.avi"),
+        "--loop",
+        "--set",
+        f"learn.file={tmp_path / 'preferences.json'}",
+        log=tmp_path / "daemon.log",
+    )
+    player = start_player(
+        broker.port, music_server.port, "p4", *FAST, "--set", "play.step_back_s=0", log=tmp_path / "play.log"
+    )
+    listener = music_server.client()
+    try:
+        wait_until(lambda: current_name(listener).startswith("pop"), timeout=30, what="pop playing")
+        for n in range(5):
+            before = listener.currentsong().get("id")
+            wait_until(
+                lambda b=before: (
+                    listener.currentsong().get("id") == b and float(listener.status().get("elapsed", 0)) > 0.3
+                ),
+                what="a pop track under way",
+            )
+            skipped_at = time.monotonic()
+            listener.next()
+            rec.wait_for(
+                lambda m, t=skipped_at: m.topic == "moodcast/p4/feedback" and m.at > t and b"skipped" in m.payload,
+                what=f"skip {n + 1} fed back",
+            )
+        learned = rec.wait_for(
+            lambda m: m.topic == "moodcast/p4/preferences" and m.json()["emotions"]["happy"]["genre"] != "pop",
+            what="happy moved away from pop",
+        ).json()
+        moved = learned["emotions"]["happy"]["genre"]
+        rec.wait_for(lambda m: m.topic == "moodcast/p4/state" and m.json()["genre"] == moved, what="the new genre")
+        if moved == "funk":
+            wait_until(lambda: any(s["genre"] == "funk" for s in listener.playlistinfo()), what="funk queued")
+    finally:
+        assert stop(player) == 0
+        assert stop(daemon) == 0
+    rec.close()
