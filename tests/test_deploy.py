@@ -27,8 +27,12 @@ def installed_unit(name: str, tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     "name, needed",
     [
-        ("moodcast.service", ("Type=notify", "WatchdogSec=", "SupplementaryGroups=video", "ExecReload=")),
+        (
+            "moodcast.service",
+            ("Type=notify", "WatchdogSec=", "SupplementaryGroups=video", "ExecReload=", "StateDirectory=moodcast"),
+        ),
         ("moodcast-api.service", ("moodcast serve", "MemoryMax=", "IPAddressDeny=any")),
+        ("moodcast-play.service", ("moodcast play", "MemoryMax=", "PrivateDevices=yes")),
     ],
 )
 def test_systemd_units_verify(tmp_path, name, needed):
@@ -42,7 +46,9 @@ def test_systemd_units_verify(tmp_path, name, needed):
     assert "NoNewPrivileges=yes" in unit and "User=moodcast" in unit
 
 
-@pytest.mark.parametrize("name, most", [("moodcast.service", 1.5), ("moodcast-api.service", 1.0)])
+@pytest.mark.parametrize(
+    "name, most", [("moodcast.service", 1.5), ("moodcast-api.service", 1.0), ("moodcast-play.service", 1.1)]
+)
 def test_systemd_exposure_does_not_rise(tmp_path, name, most):
     """`systemd-analyze security`'s exposure (0 safest, 10 none): 2.1 for the daemon before."""
     path = installed_unit(name, tmp_path)

@@ -6,6 +6,7 @@ moves its recommendation."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import pytest
@@ -221,4 +222,38 @@ def test_skipping_the_daemons_genre_moves_it(broker, music_server, tmp_path):
     finally:
         assert stop(player) == 0
         assert stop(daemon) == 0
+    rec.close()
+
+
+def test_play_without_the_extra_names_it(monkeypatch):
+    from helpers import run_cli
+
+    monkeypatch.setitem(sys.modules, "mpd", None)  # python-mpd2 not installed
+    code, _, err = run_cli("play", "--mqtt-port", "1")
+    assert code == 1 and "moodcast play needs the [play] extra" in err and "pip install 'moodcast[play]'" in err
+
+
+def test_a_genre_with_nothing_to_play_is_reported_once_and_switch_now_fades_at_once(broker, music_server, tmp_path):
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p5/state", state("classical", "sad"), retain=True)  # no classical tracks
+    log = tmp_path / "play.log"
+    player = start_player(
+        broker.port, music_server.port, "p5", *FAST, "--set", "play.switch=now", "--set", "play.fade_s=0.5", log=log
+    )
+    listener = music_server.client()
+    try:
+        said = player_said(rec, "p5", "nothing to play for classical")
+        validate(said, "player")
+        since = time.monotonic()
+        for _ in range(3):  # heartbeats: still skipped, and said once in the log
+            since = player_said(rec, "p5", "nothing to play for classical", since) and time.monotonic()
+        assert log.read_text().count("nothing to play for classical") == 1
+        assert listener.status()["state"] == "stop"
+        listener.add("jazz-0.flac")
+        listener.play(0)
+        rec.publish("moodcast/p5/state", state("funk", "happy"), retain=True)
+        wait_until(lambda: current_name(listener).startswith("funk"), timeout=10, what="funk at once")
+        assert float(listener.status()["elapsed"]) < 1.5 and listener.status()["volume"] == "100"  # restored
+    finally:
+        assert stop(player) == 0
     rec.close()
