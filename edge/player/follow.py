@@ -6,7 +6,8 @@ changes the queue or not.
   queued after the current one (MPD moves on to them at the track's end: no cut) or, with
   ``switch = "now"``, played at once after a short fade.
 - A pause, a skip, a stop or a queue edited by another client (a playlist chosen by hand) is the
-  listener's: moodcast changes nothing for ``play.step_back_s`` and never un-pauses.
+  listener's: moodcast changes nothing for ``play.step_back_s``, and never un-pauses or restarts
+  what the listener paused or stopped. A genre whose queued tracks ran out is queued again.
 - A track of ours that plays through is fed back as ``played``; one skipped within
   ``play.skip_within_s`` as ``skipped``.
 """
@@ -73,6 +74,7 @@ class Follower:
         self.wanted: Wanted | None = None
         self.step_back_until = float("-inf")
         self.step_back_why = ""
+        self._stopped = False  # the listener pressed stop: never restarted by moodcast
         self._forget()
 
     def _forget(self) -> None:
@@ -114,12 +116,17 @@ class Follower:
         # Where the last song had got to by now: a slow tick must not make a track's end a skip.
         reached = last.elapsed + (now - self._last_at if last.state == "play" else 0.0)
         ended = last.duration <= 0 or reached >= last.duration - END_MARGIN_S
-        if last.songid is not None and status.songid != last.songid and last.state == "play":
+        if last.state != "play" or last.songid is None:
+            return
+        if status.state == "stop" and status.songid == last.songid and not ended:
+            self._stopped = True  # a stop keeps the current song; the queue running out does not
+            self._step_back("stopped by the listener", now)
+        elif status.songid != last.songid:
             ours = self._ours.pop(last.songid, None)
             if ours is not None and (ended or last.elapsed < self.options.skip_within_s):
                 self.on_feedback(Feedback("played" if ended else "skipped", ours[1], ours[0]))
             if not ended:
-                self._step_back("skipped by the listener" if status.songid else "stopped by the listener", now)
+                self._step_back("skipped by the listener", now)
 
     # --- one look -----------------------------------------------------------------------------
 
@@ -132,7 +139,7 @@ class Follower:
         status = self._last or status
         song = self.music.current() if status.songid is not None else {}
         ours = self._ours.get(status.songid or "")
-        if reason == "following" and ours is None:
+        if reason == "following" and ours is None and status.songid is not None:
             reason = "switching at the end of the track"
         return PlayerState(status.state == "play", ours[0] if ours else None, track_name(song), reason, True)
 
@@ -142,6 +149,10 @@ class Follower:
             return f"stepped back: {self.step_back_why}"
         if status.state == "pause":
             return "paused by the listener"
+        if status.state == "play":
+            self._stopped = False
+        elif self._stopped:
+            return "stopped by the listener"
         if wanted is None:
             return "waiting for the daemon's state"
         held = now - wanted.since >= o.hold_s
@@ -153,8 +164,8 @@ class Follower:
                 self._genre = None
                 self._edited(now)
             return "nobody in view"
-        if wanted.genre == self._genre:
-            return "following"
+        if wanted.genre == self._genre and status.state != "stop":
+            return "following"  # (its tracks ran out: queued again below)
         if not held:
             return f"holding {wanted.genre}"
         if wanted.genre == self._nothing_for:
