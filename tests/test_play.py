@@ -68,6 +68,7 @@ def test_the_genre_starts_at_the_track_boundary_and_a_played_track_is_fed_back(b
     player = start_player(broker.port, music_server.port, "p1", *FAST, log=tmp_path / "play.log")
     try:
         queued = wait_until(lambda: listener.playlistinfo()[1:], what="metal queued after the current track")
+        player_said(rec, "p1", "holding metal")  # play.hold_s first
         assert {s["genre"] for s in queued} == {"Metal"}
         assert current_name(listener) == "jazz 0"  # no cut
         # The boundary, watched every 10 ms: the last look at the jazz track, the first at metal.
@@ -135,7 +136,12 @@ def test_a_playlist_chosen_by_hand_is_left_alone_and_a_skip_is_fed_back(broker, 
         # A pause is the listener's too; moodcast never un-pauses.
         listener.pause(1)
         paused_at = time.monotonic()
-        player_said(rec, "p2", "paused by the listener", paused_at)
+        player_said(rec, "p2", "stepped back: paused by the listener", paused_at)
+        rec.wait_for(  # after step_back_s, still paused: moodcast never un-pauses
+            lambda m: (
+                m.topic == "moodcast/p2/player" and m.at > paused_at and m.json()["reason"] == "paused by the listener"
+            )
+        )
         assert listener.status()["state"] == "pause"
         # After step_back_s and the pause lifted, moodcast takes over again at the track's end.
         listener.pause(0)

@@ -79,16 +79,18 @@ def test_uplift_avoids_what_was_skipped_along_its_path():
     def path(recommender):
         return [recommender.recommend(scene("sad"), ts).genre for ts in range(0, 1200, 120)]
 
-    plain = GenreRecommender(RecommendOptions(strategy="uplift"))
-    before = path(plain)
-    learned = GenreRecommender(RecommendOptions(strategy="uplift"))
-    learned.preferences = learner()
-    for _ in range(6):
-        learned.preferences.update(Feedback("skipped", "sad", "blues"))
-    after = path(learned)
-    # The start is the learned genre; further on, blues only where it is far the nearest.
-    assert before[0] == "blues" and after[0] == learned.preferences.choose("sad") != "blues"
-    assert after.count("blues") < before.count("blues"), (before, after)
+    def learned(weight: float) -> GenreRecommender:
+        recommender = GenreRecommender(RecommendOptions(strategy="uplift"))
+        recommender.preferences = learner(uplift_weight=weight)
+        for _ in range(6):
+            recommender.preferences.update(Feedback("skipped", "sad", "blues"))
+        return recommender
+
+    before = path(GenreRecommender(RecommendOptions(strategy="uplift")))
+    start_only, after = path(learned(0.0)), path(learned(0.5))
+    # The start is the learned genre; on the path, blues is weighed against what was skipped.
+    assert before[0] == "blues" and after[0] == start_only[0] == learned(0.5).preferences.choose("sad") != "blues"
+    assert after.count("blues") < start_only.count("blues") < before.count("blues"), (before, start_only, after)
 
 
 def test_counts_stay_bounded_under_a_flood():

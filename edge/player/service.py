@@ -104,7 +104,6 @@ class Player:
             self._mpd_failed(str(exc), now)
             return
         log.info("MPD at %s:%s%s", self.options.host, self.options.port, " again" if self._mpd_error else "")
-        self.follower.lost()
         self._mpd_ok, self._mpd_error, self._backoff = True, "", 0.5
 
     def _mpd_failed(self, error: str, now: float) -> None:
