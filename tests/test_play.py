@@ -266,3 +266,26 @@ def test_a_genre_with_nothing_to_play_is_reported_once_and_switch_now_fades_at_o
     finally:
         assert stop(player) == 0
     rec.close()
+
+
+def test_the_broker_going_away_is_survived(broker, music_server, tmp_path):
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p6/state", state("pop", "happy"), retain=True)
+    player = start_player(broker.port, music_server.port, "p6", *FAST, log=tmp_path / "play.log")
+    listener = music_server.client()
+    try:
+        wait_until(lambda: current_name(listener).startswith("pop"), what="pop playing")
+        broker.stop()  # no persistence: the retained messages are gone with it
+        broker.start()
+        back_at = time.monotonic()
+        for topic, payload in (("moodcast/p6/player/availability", b"online"), ("moodcast/p6/player", None)):
+            rec.wait_for(
+                lambda m, t=topic, p=payload: m.topic == t and m.at > back_at and p in (None, m.payload),
+                timeout=20,
+                what=f"{topic} again",
+            )
+        rec.wait_for(lambda m: m.topic == "homeassistant/device/p6_player/config" and m.at > back_at, timeout=20)
+        assert player.poll() is None and listener.status()["state"] == "play"
+    finally:
+        assert stop(player) == 0
+    rec.close()
