@@ -28,6 +28,9 @@ if [ ! -x .venv/bin/python ]; then "$python" -m venv .venv; fi
 echo "== .venv: moodcast[litert,train,api,test]"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[litert,train,api,play,test]"
+# The GPU recipe's smoke test (tests/test_gpu_recipe.py) runs scripts/gpu_teachers.py on the CPU.
+# 2.13.0 is the CPU build these machines keep on disk; any torch >= 2.1 runs the recipe.
+.venv/bin/python -m pip install -q "torch==2.13.0"
 
 # tflite-runtime 2.14 exists for Python <= 3.11 only and needs numpy < 2: its own venv, installed
 # the README's way for the fallback (the tflite extra with constraints/bookworm.txt).

@@ -222,6 +222,8 @@ def test_the_recipe_configs_read():
     camera = TrainConfig.from_file(REPO / "config" / "train-emotion-camera.toml")
     assert camera.init == "models/emotion.keras" and camera.teachers == (camera.init,)
     assert camera.augment.noise > 0 and camera.augment.low_light > 0 and camera.augment.jpeg > 0
+    gpu = TrainConfig.from_file(REPO / "config" / "train-emotion-gpu.toml")
+    assert gpu.teacher_file.endswith("teachers.npz") and gpu.augment == camera.augment
 
 
 def test_training_weights_must_be_shares():

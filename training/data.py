@@ -54,6 +54,12 @@ class FaceSet:
             None if self.soft is None else self.soft[idx],
         )
 
+    def fingerprint(self) -> str:
+        """sha256 of the crops and labels, in order: what precomputed per-crop targets were made for."""
+        digest = hashlib.sha256(self.images.tobytes())
+        digest.update(self.labels.astype(np.int64).tobytes())
+        return digest.hexdigest()
+
     def counts(self) -> dict[str, int]:
         binc = np.bincount(self.labels, minlength=len(EMOTIONS))
         return {name: int(n) for name, n in zip(EMOTIONS, binc)}

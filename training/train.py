@@ -53,6 +53,9 @@ class TrainConfig:
     teachers: tuple[str, ...] = ()
     teacher_weight: float = 0.5
     teacher_views: int = 2
+    # Or teachers trained elsewhere: their predictions on the cleaned training crops, in order, as
+    # written by scripts/gpu_teachers.py (``train_probs`` and the crops' ``fingerprint``).
+    teacher_file: str = ""
     image_size: int = 48
     widths: tuple[int, ...] = (32, 64, 128, 256)
     convs_per_stage: int = 2
@@ -88,6 +91,8 @@ class TrainConfig:
                 raise ConfigError(f"{where}: {name} must be between 0 and 1")
         if values.get("teacher_views", 2) not in (2, 8):
             raise ConfigError(f"{where}: teacher_views must be 2 or 8")
+        if values.get("teachers") and values.get("teacher_file"):
+            raise ConfigError(f"{where}: teachers and teacher_file are two ways to name the teachers; use one")
         return cls(**values)
 
     def as_dict(self) -> dict:
@@ -139,6 +144,22 @@ def teacher_targets(keras, teachers: tuple[str, ...], images: np.ndarray, views:
         for view in inputs:
             total += teacher.predict(view, batch_size=512, verbose=0)
     return total / (len(inputs) * len(teachers))
+
+
+def teacher_file_targets(path: str, train_set: fer.FaceSet) -> np.ndarray:
+    """The ``train_probs`` of a teacher file, checked to be for exactly these training crops."""
+    try:
+        with np.load(path) as z:
+            probs, fingerprint = z["train_probs"].astype(np.float32), str(z["fingerprint"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise DatasetError(f"teacher_file: cannot read {path} ({exc}); it comes from scripts/gpu_teachers.py") from None
+    if fingerprint != train_set.fingerprint() or probs.shape != (len(train_set), len(EMOTIONS)):
+        raise DatasetError(
+            f"teacher_file: {path} was made for other training crops ({probs.shape[0]} crops, fingerprint "
+            f"{fingerprint[:12]}; these: {len(train_set)}, {train_set.fingerprint()[:12]}): pack this data "
+            "with scripts/gpu_pack.py and run the teachers on that pack"
+        )
+    return probs
 
 
 def load_trained(keras, path: str, option: str):
@@ -217,9 +238,11 @@ def train(
         if not votes.is_file():
             raise DatasetError(f"ferplus_soft_labels: no {votes}; put FER+'s {votes.name} beside the data")
         train_set = fer.attach_ferplus(train_set, votes)
+    taught = teacher_file_targets(cfg.teacher_file, train_set) if cfg.teacher_file else None
     if cfg.limit:
-        keep = np.random.default_rng(cfg.seed).permutation(len(train_set))[: cfg.limit]
-        train_set = train_set.subset(np.sort(keep))
+        keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(train_set))[: cfg.limit])
+        train_set = train_set.subset(keep)
+        taught = None if taught is None else taught[keep]
     (out / "cleaning.json").write_text(json.dumps(report.as_dict(), indent=2))
     eye = np.eye(len(EMOTIONS), dtype=np.float32)
     targets = label_targets(train_set, cfg.ferplus_weight)
@@ -236,6 +259,7 @@ def train(
         else:
             taught = teacher_targets(keras, cfg.teachers, train_set.images, cfg.teacher_views)
             np.save(cached, taught)
+    if taught is not None:
         targets = (1 - cfg.teacher_weight) * targets + cfg.teacher_weight * taught
     weights = class_weight_vector(train_set.labels, cfg.class_weights).astype(np.float32)[train_set.labels]
     batches = make_batches(keras, train_set, targets, weights, cfg)

@@ -1,0 +1,91 @@
+"""The GPU recipe at toy scale on the CPU: pack -> teachers (torch) -> a student learns from their file."""
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from training.pack import read_pack, write_pack
+from training.train import TrainConfig
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def small_fer(data, tmp_path_factory):
+    """A Kaggle-layout folder of 700 real FER2013 crops (train 560, test 140)."""
+    from edge.labels import EMOTIONS
+    from training import data as fer
+
+    root = tmp_path_factory.mktemp("fer")
+    faces = fer.load(data / "fer2013" / "archive.zip", "train")
+    pick = np.random.default_rng(0).permutation(len(faces))[:700]
+    for n, i in enumerate(pick):
+        folder = root / ("train" if n < 560 else "test") / EMOTIONS[faces.labels[i]]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i}.png"), faces.images[i])
+    return root
+
+
+def test_the_pack_keeps_the_crops_to_one_grey_level_and_their_order(small_fer, tmp_path):
+    from training import data as fer
+
+    pack = write_pack(small_fer, tmp_path / "pack.npz")
+    train, val = fer.load_splits(small_fer, 48)
+    train, _ = fer.clean(train, val)
+    assert pack.train.shape == train.images.shape and pack.val.shape == val.images.shape
+    assert np.abs(pack.train.astype(int) - train.images).max() <= 1
+    assert np.array_equal(pack.train_labels, train.labels) and np.array_equal(pack.val_labels, val.labels)
+    assert pack.fingerprint == train.fingerprint() and pack.split == "test"
+    assert np.allclose(pack.train_soft.sum(axis=1), 1, atol=1e-2)
+    again = read_pack(tmp_path / "pack.npz")
+    assert np.array_equal(again.train, pack.train)
+
+
+def test_teachers_trained_by_the_recipe_teach_a_student(small_fer, tmp_path):
+    from helpers import REPO, run_cli
+
+    pack = write_pack(small_fer, tmp_path / "pack.npz")
+    out = tmp_path / "gpu"
+    toy = ["--archs", "toy,toy", "--minutes", "0.75", "--batch", "64", "--reserve", "3"]
+    done = subprocess.run(
+        [sys.executable, REPO / "scripts" / "gpu_teachers.py", "--pack", tmp_path / "pack.npz", "--out", out, *toy],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    with np.load(out / "teachers.npz") as z:
+        probs, val_probs, fingerprint = z["train_probs"], z["val_probs"], str(z["fingerprint"])
+        assert z["each_val_probs"].shape == (2, len(pack.val), 7)
+    assert probs.shape == (len(pack.train), 7) and np.allclose(probs.sum(axis=1), 1, atol=1e-3)
+    assert fingerprint == pack.fingerprint and val_probs.shape == (len(pack.val), 7)
+    summary = json.loads((out / "teachers.json").read_text())
+    assert set(summary["recipe"]["results"]) == {"toy"} and summary["recipe"]["results"]["toy"]["steps"] > 0
+    # Each teacher trained on its share of the time and learned something beyond the majority class.
+    assert summary["wall_seconds"] < 0.75 * 60 + 10
+    assert len({int(c) for c in probs.argmax(axis=1)}) > 1
+
+    conf = tmp_path / "student.json"
+    smoke = {"epochs": 1, "batch_size": 64, "widths": [8, 16], "dense": 16}
+    conf.write_text(json.dumps({**smoke, "teacher_file": str(out / "teachers.npz"), "teacher_weight": 0.7}))
+    code, _, err = run_cli("train", "--data", str(small_fer), "--config", str(conf), "--out", str(tmp_path / "s"))
+    assert code == 0, err
+
+    # A file made for other crops is refused, naming the way to make the right one.
+    (small_fer / "train" / "happy" / "extra.png").write_bytes(cv2.imencode(".png", 255 - pack.train[0])[1].tobytes())
+    try:
+        code, _, err = run_cli("train", "--data", str(small_fer), "--config", str(conf), "--out", str(tmp_path / "t"))
+    finally:
+        (small_fer / "train" / "happy" / "extra.png").unlink()
+    assert code != 0 and "other training crops" in err and "gpu_pack.py" in err
+
+
+def test_teachers_and_a_teacher_file_are_one_or_the_other():
+    with pytest.raises(ValueError, match="use one"):
+        TrainConfig.from_dict({"teachers": ["a.keras"], "teacher_file": "t.npz"})
