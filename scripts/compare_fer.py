@@ -1,9 +1,13 @@
 """moodcast against the `fer` package on the same frames, in the same run.
 
-Speed: both pipelines on the same 640x480 frames (detect + classify, decoding excluded), one
-thread. Accuracy: the largest face of each photo in a <class>/<photo> folder.
+Speed: both pipelines on the same frames (detect + classify, decoding excluded), one thread, each
+frame analysed in full (moodcast's still-image pipeline: no motion gate, no tracking, as for a
+scene that changes every frame). The frames are ``--frames`` copies of ``--input``, or with
+``--frames-dir`` real photos letterboxed to 640x480 (e.g. faces-dev, several faces each).
+Accuracy: the largest face of each photo in a <class>/<photo> folder.
 
     .venv/bin/python scripts/compare_fer.py [--frames 100] [--photos ../shared/data/expressions-dev]
+    .venv/bin/python scripts/compare_fer.py --frames-dir ../shared/data/faces-dev/images --frames 200
 
 fer needs its own venv (TensorFlow + torch): python3 -m venv .venv-fer &&
 .venv-fer/bin/pip install fer==25.10.3 "setuptools<81"
@@ -27,14 +31,25 @@ from edge import config as cfg
 from edge.labels import EMOTIONS
 from edge.paths import REPO, SAMPLES_DIR
 from edge.pipeline import Pipeline
-from edge.sources.images import read_image
+from edge.sources.images import IMAGE_SUFFIXES, read_image
 from evaluation.pipeline import NO_FACE, labelled_photos, largest_face_label, score_with_misses
+
+
+def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``rgb`` scaled to fit ``width`` x ``height`` and centred on black, as a camera frame."""
+    scale = min(width / rgb.shape[1], height / rgb.shape[0])
+    w, h = round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    y, x = (height - h) // 2, (width - w) // 2
+    canvas[y : y + h, x : x + w] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    return canvas
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--input", default=str(SAMPLES_DIR / "astronaut.jpg"))
-    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--frames", type=int, default=100, help="how many frames (with --frames-dir: at most)")
+    parser.add_argument("--frames-dir", help="real photos, letterboxed to 640x480, in place of --input copies")
     parser.add_argument("--photos", default=str(REPO.parent / "shared" / "data" / "expressions-dev"))
     parser.add_argument("--fer-python", default=str(REPO / ".venv-fer" / "bin" / "python"))
     parser.add_argument(
@@ -49,10 +64,15 @@ def main() -> int:
         sys.exit(f"{args.fer_python} not found; see this script's docstring to create the fer venv")
 
     cv2.setNumThreads(1)  # one thread, like the interpreter
-    rgb = read_image(args.input)
-    frames = np.stack([rgb] * args.frames)
+    if args.frames_dir:
+        paths = sorted(p for p in Path(args.frames_dir).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        frames = np.stack([letterbox(read_image(p), 640, 480) for p in paths[: args.frames]])
+    else:
+        frames = np.stack([read_image(args.input)] * args.frames)
+    rgb = frames[0]
     config = cfg.load(overrides=cfg.merge(*map(cfg.parse_assignment, args.set)), environ={})
-    pipeline = Pipeline.from_config(config)
+    pipeline = Pipeline.from_config(config, still=True)
+    faces = sum(len(pipeline.process(f).faces) for f in frames)
     for _ in range(5):
         pipeline.process(rgb)
     ours = []
@@ -100,7 +120,11 @@ def main() -> int:
     o50, o95 = np.percentile(ours, 50), np.percentile(ours, 95)
     oa, of1, onf = accuracy(ours_pred)
     fa, ff1, fnf = accuracy(fer_pred)
-    print(f"frames: {args.frames} x {Path(args.input).name} ({rgb.shape[1]}x{rgb.shape[0]}); photos: {args.photos}")
+    source = args.frames_dir or f"copies of {Path(args.input).name}"
+    print(
+        f"frames: {len(frames)} from {source} ({rgb.shape[1]}x{rgb.shape[0]}), {faces} faces found; "
+        f"photos: {args.photos}"
+    )
     print(f"{'':<24}{'p50 ms':>9}{'p95 ms':>9}{'accuracy':>10}{'macro-F1':>10}{'no face':>9}")
     print(f"{'moodcast':<24}{o50:>9.2f}{o95:>9.2f}{oa:>10.1%}{of1:>10.3f}{onf:>9d}")
     print(f"{'fer 25.10.3 (Haar)':<24}{fer['ms_p50']:>9.2f}{fer['ms_p95']:>9.2f}{fa:>10.1%}{ff1:>10.3f}{fnf:>9d}")
@@ -114,6 +138,8 @@ def main() -> int:
                 "moodcast_accuracy": oa,
                 "fer_accuracy": fa,
                 "n_photos": len(photos),
+                "frames": len(frames),
+                "faces": faces,
             }
         )
     )
