@@ -94,9 +94,8 @@ EOF
 fi
 cp "$repo/samples/astronaut.jpg" "$images/astronaut.jpg"
 
-# ---- the x86-64 reference: the same commit (a clone of HEAD), this checkout's .venv. One reference
-# per commit, in a clone per commit: a resumed run may clone a newer HEAD for a later suite.
-ref_commit=$(git -C "$repo" rev-parse --short HEAD)
+# ---- the x86-64 reference: the same commit, this checkout's .venv. One reference per commit (made
+# for HEAD now, and for each leg's commit after it: HEAD may move during a run), in a clone per commit.
 clone_at() { # the clone of COMMIT under $base/x86-clones (made once)
   local dir=$base/x86-clones/$1
   if [ ! -e "$dir/.git" ]; then
@@ -104,19 +103,24 @@ clone_at() { # the clone of COMMIT under $base/x86-clones (made once)
   fi
   echo "$dir"
 }
-ref=$(clone_at "$ref_commit")
-log "x86-64 reference: analyze $(find "$images" -name '*.jpg' | wc -l) images at $ref_commit"
-(cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -m moodcast analyze --json "$images"/*.jpg \
-  >"$run/x86.out" 2>"$run/x86.err")
-tail -n 1 "$run/x86.out" >"$run/x86-$ref_commit.json"
-(cd "$ref" && PYTHONPATH=$ref "$repo/.venv/bin/python" -c "
+x86_reference() {
+  local commit=$1 src
+  [ -s "$run/x86-$commit.json" ] && return 0
+  src=$(clone_at "$commit")
+  log "x86-64 reference: analyze $(find "$images" -name '*.jpg' | wc -l) images at $commit"
+  (cd "$src" && PYTHONPATH=$src "$repo/.venv/bin/python" -m moodcast analyze --json "$images"/*.jpg \
+    >"$run/x86-$commit.out" 2>"$run/x86-$commit.err")
+  tail -n 1 "$run/x86-$commit.out" >"$run/x86-$commit.json"
+  (cd "$src" && PYTHONPATH=$src "$repo/.venv/bin/python" -c "
 import json, platform, numpy, cv2, edge
 from importlib import metadata
 from edge.runtime import interpreter_class
-assert edge.__file__.startswith('$ref/'), edge.__file__
+assert edge.__file__.startswith('$src/'), edge.__file__
 print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version__, 'cv2': cv2.__version__,
                   'runtime': interpreter_class()[0], 'ai_edge_litert': metadata.version('ai-edge-litert')}))
-" >"$run/x86-versions-$ref_commit.json")
+" >"$run/x86-versions-$commit.json")
+}
+x86_reference "$(git -C "$repo" rev-parse --short HEAD)"
 
 # ---- what Debian arm64 has of the README's apt packages (host apt, arm64 lists, nothing installed)
 apt_check() {
@@ -217,6 +221,7 @@ in_root() {
 x86_same_versions() {
   local leg_dir=$1 pins venv extra src
   [ -s "$leg_dir/versions.json" ] && [ -s "$leg_dir/analyze.json" ] && [ -s "$leg_dir/commit" ] || return 0
+  x86_reference "$(cat "$leg_dir/commit")"
   [ -s "$leg_dir/x86-same-versions.json" ] && return 0
   src=$(clone_at "$(cat "$leg_dir/commit")")
   pins=$(python3 - "$leg_dir/versions.json" <<'EOF2'
@@ -269,6 +274,7 @@ for suite in $suites; do
         in_root "$suite" /bin/bash /opt/pi_check_leg.sh "$suite" "$leg" "$args" "$after" || log "leg $suite-$leg failed"
         git -C "$root/opt/moodcast" rev-parse --short HEAD >"$run/$suite-$leg/commit"
       fi
+      [ -s "$run/$suite-$leg/commit" ] && x86_reference "$(cat "$run/$suite-$leg/commit")"
       [ -n "$after" ] || x86_same_versions "$run/$suite-$leg"
     done
   else
