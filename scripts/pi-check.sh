@@ -5,7 +5,8 @@
 # x86-64 run of the same commit; also the tflite-runtime 2.14 fallback (Bookworm), the README's apt
 # packages on Debian arm64, and the numpy ABI between apt's packages and the venv.
 #
-# Run as root on a Debian/Ubuntu x86-64 host, in the background (it takes a while):
+# Run as root on a Debian/Ubuntu x86-64 host, in the background (27 minutes for everything on 2
+# shared x86-64 cores, roots built again, 2026-12-01; a resumed run with nothing left to do: 25 s):
 #   setsid nohup nice -n 10 ./scripts/pi-check.sh > /tmp/pi-check.log 2>&1 &
 # (stop it with kill -- -PID: the emulated processes are in its process group)
 # Environment:
@@ -22,11 +23,12 @@
 #
 # How a root is made: `mmdebstrap --variant=extract` unpacks python3, python3-venv, python3-numpy,
 # python3-pywt (+ their dependencies) without running any maintainer script under emulation; the
-# only things those scripts would do that matter here are done on the host (the libblas/liblapack
-# alternatives links and /etc/ssl/certs/ca-certificates.crt). The repository is cloned on the host
+# things those scripts would do that these programs need are done on the host (the libblas/liblapack
+# alternatives links, /bin/sh, /etc/ssl/certs/ca-certificates.crt). The repository is cloned on the host
 # into the root's /opt/moodcast (`git clone` of HEAD: commit first); then, in the root (chroot +
 # qemu-aarch64-static via binfmt_misc, /proc and /sys mounted, /proc/cpuinfo replaced by a
-# Cortex-A72's: the host's x86 one makes XNNPACK crash), scripts/pi_check_leg.sh runs the README's
+# Cortex-A72's: without /proc and /sys XNNPACK is not used, with the host's x86 cpuinfo the
+# interpreter segfaults), scripts/pi_check_leg.sh runs the README's
 # `python3 -m venv --system-site-packages` and `pip install` lines.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
