@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # moodcast's test command (README "Quick start"; CI runs exactly this). Installs what the tests
-# need: the programs in tests/tools.txt (apt, when root), .venv with the train/api/play/test extras, and
-# .venv-tflite with tflite-runtime 2.14 for the compatibility gate; then ruff and pytest.
+# need: the programs in tests/tools.txt (apt, when root), .venv with the litert/train/api/play/test extras,
+# and .venv-tflite with the tflite extra (tflite-runtime 2.14) for the compatibility gate; then ruff and pytest.
 # Arguments go to pytest (e.g. -k mqtt, -m "not slow").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ ! -x .venv/bin/python ]; then "$python" -m venv .venv; fi
-echo "== .venv: moodcast[litert,train,api,test]"
+echo "== .venv: moodcast[litert,train,api,play,test]"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[litert,train,api,play,test]"
 # The GPU recipe's smoke test (tests/test_gpu_recipe.py) runs scripts/gpu_teachers.py on the CPU.
