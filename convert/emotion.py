@@ -247,8 +247,26 @@ def input_card(model: TFLiteModel) -> dict:
     }
 
 
-def write_card_data(result: EmotionConversion, run_dir: Path | None, card: Path) -> dict:
-    """The machine-readable model card: conversion results plus the training run's record."""
+def robustness(model: str | Path, data: str | Path, seed: int = 0) -> dict:
+    """The device's accuracy on degraded copies of the validation crops: ``moodcast eval emotion
+    --degrade table`` (models/README.md's robustness table)."""
+    from evaluation.degrade import TABLE, Degradation
+    from training.evaluate import evaluate_emotion
+
+    result = evaluate_emotion(
+        model, data, fer.default_validation_split(data), True, None, tuple(map(Degradation.parse, TABLE)), seed
+    )
+    return {
+        "command": "moodcast eval emotion --data DATA --degrade table",
+        "split": fer.split_names(data)[1],
+        "seed": seed,
+        "accuracy": {"none": result.report.accuracy, **{str(d): r.accuracy for d, r in result.degraded}},
+        "macro_f1": {"none": result.report.macro_f1, **{str(d): r.macro_f1 for d, r in result.degraded}},
+    }
+
+
+def write_card_data(result: EmotionConversion, run_dir: Path | None, card: Path, robust: dict | None = None) -> dict:
+    """The machine-readable model card: conversion results, robustness, the training run's record."""
     model = TFLiteModel(result.out)
     output = model.outputs[0]
     data = {
@@ -259,6 +277,7 @@ def write_card_data(result: EmotionConversion, run_dir: Path | None, card: Path)
         "output": f"{np.dtype(output.dtype).name} probabilities (softmax)"
         + (", dequantize with the tensor's scale and zero point" if output.quantized else ""),
         "conversion": asdict(result),
+        **({"robustness": robust} if robust else {}),
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
     }
     if run_dir is not None:

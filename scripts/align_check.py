@@ -44,6 +44,7 @@ def main() -> int:
     p.add_argument("--labelled", required=True, help="a folder of class subfolders (expressions-dev)")
     p.add_argument("--photos", help="a folder of unlabelled photos with faces")
     p.add_argument("--tilt", type=float, action="append", help="degrees, each turned both ways (default 15, 25)")
+    p.add_argument("--model", default=EmotionOptions.model, help="the emotion model")
     p.add_argument(
         "--min-degrees",
         type=float,
@@ -53,6 +54,7 @@ def main() -> int:
     args = p.parse_args()
     tilts = args.tilt or [15.0, 25.0]
     config = Config()
+    config = replace(config, emotion=replace(config.emotion, model=args.model))
     pipeline = Pipeline.from_config(config, still=True)
     detector = pipeline.detector
     modes = {

@@ -13,6 +13,7 @@ from edge.errors import ModelError
 from edge.paths import MODELS_DIR
 from edge.runtime import TFLiteModel
 from edge.sources.images import read_image
+from evaluation.degrade import TABLE
 
 
 def test_missing_corrupt_and_wrong_models_are_named(tmp_path):
@@ -65,7 +66,7 @@ def test_detector_finds_the_boxed_faces(data, name, photos, share):
 @pytest.mark.slow
 def test_emotion_model_matches_its_card(data):
     """The shipped model, scored by `moodcast eval emotion` on the validation split (PublicTest),
-    reproduces the accuracy written in models/emotion.json within 0.1 point."""
+    clean and degraded, reproduces the accuracies written in models/emotion.json within 0.1 point."""
     from moodcast.cli import main
 
     card = json.loads((MODELS_DIR / "emotion.json").read_text())
@@ -74,10 +75,13 @@ def test_emotion_model_matches_its_card(data):
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["eval", "emotion", "--data", str(data / "fer2013" / "archive.zip"), "--json"]) == 0
+        argv = ["eval", "emotion", "--data", str(data / "fer2013" / "archive.zip"), "--degrade", "night", "--json"]
+        assert main(argv) == 0
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert result["n"] == 3589
     assert abs(result["accuracy"] - card["conversion"]["device_accuracy"]) <= 0.001
+    assert abs(result["degraded"]["night:1"]["accuracy"] - card["robustness"]["accuracy"]["night:1"]) <= 0.001
+    assert set(card["robustness"]["accuracy"]) == {"none", *TABLE}
     assert set(result) >= {"n", "accuracy", "macro_f1", "per_class", "confusion"}
 
 
