@@ -24,8 +24,9 @@ from typing import Generic, TypeVar
 import paho.mqtt.client as mqtt
 
 from edge.config import Config
-from edge.contract import OFFLINE, ONLINE, Topics, discovery_payload, parse_command
+from edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, discovery_payload, parse_command
 from edge.errors import ConfigError
+from edge.parsing import parse_json
 from edge.preferences import Feedback, parse_feedback
 
 log = logging.getLogger("moodcast.mqtt")
@@ -251,7 +252,7 @@ class Publisher:
         seq (a retained state left by an earlier run never changes, whatever the clock says). Of
         two twins, the one with the smaller boot_id gives way, so exactly one goes offline."""
         try:
-            state = json.loads(payload)
+            state = parse_json(payload, STATE_BYTES)
             other, seq = str(state["boot_id"]), state["seq"]
         except (ValueError, KeyError, TypeError):
             return

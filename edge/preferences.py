@@ -25,6 +25,7 @@ from pathlib import Path
 
 from edge.errors import ConfigError
 from edge.labels import EMOTIONS
+from edge.parsing import parse_json
 from edge.recommend import RecommendOptions
 from edge.scene import CIRCUMPLEX
 
@@ -74,12 +75,7 @@ class Feedback:
 
 def parse_feedback(payload: bytes, max_bytes: int = 256) -> Feedback:
     """A ``.../feedback`` message; ValueError with the reason when it is not one."""
-    if len(payload) > max_bytes:
-        raise ValueError(f"payload too long ({len(payload)} bytes; at most {max_bytes})")
-    try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("not JSON") from None
+    body = parse_json(payload, max_bytes)
     if not isinstance(body, dict):
         raise ValueError("expected an object")
     outcome, emotion, genre = body.get("outcome"), body.get("emotion"), body.get("genre")
@@ -185,8 +181,11 @@ class Preferences:
                     if not (0 < a <= self.options.max_count and 0 < b <= self.options.max_count):
                         raise ValueError(f"{e}.{g}: counts out of range")
                     fresh[e][g] = [a, b]
-        self.counts = fresh
-        self.updates = int(saved.get("updates", 0))
+        try:
+            updates = int(saved.get("updates", 0))
+        except OverflowError:  # 1e999 reads as inf
+            raise ValueError("updates: out of range") from None
+        self.counts, self.updates = fresh, updates
 
 
 class PreferenceFile:
@@ -206,7 +205,7 @@ class PreferenceFile:
         try:
             if self.path.stat().st_size > MAX_FILE_BYTES:
                 raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
-            preferences.restore(json.loads(self.path.read_text()))
+            preferences.restore(parse_json(self.path.read_bytes(), MAX_FILE_BYTES))
             log.info("preferences from %s (%d updates)", self.path, preferences.updates)
         except FileNotFoundError:
             return

@@ -138,6 +138,8 @@ def test_only_a_twin_that_keeps_publishing_and_only_one_of_two_gives_way():
         def state(boot_id: str, seq: int) -> bytes:
             return json.dumps({"boot_id": boot_id, "seq": seq}).encode()
 
+        for bad in (b"[" * 3000, b'{"boot_id": "x", "seq": 1}' + b" " * 70000):  # too deep, too long
+            publisher._check_twin(bad)  # ignored, never raised into paho's thread
         for _ in range(3):
             publisher._check_twin(state(older, 7))  # the same stale state at every reconnect
         assert publisher.twins == 0

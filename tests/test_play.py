@@ -289,3 +289,20 @@ def test_the_broker_going_away_is_survived(broker, music_server, tmp_path):
     finally:
         assert stop(player) == 0
     rec.close()
+
+
+def test_malformed_states_never_stop_the_player_following(broker, music_server, tmp_path):
+    """A state too deeply nested for json (RecursionError), or of another shape, is ignored: paho's
+    thread must live on, so the next state is still followed."""
+    rec = Recorder(broker.port)
+    player = start_player(broker.port, music_server.port, "p7", *FAST, log=tmp_path / "play.log")
+    try:
+        player_said(rec, "p7", "waiting for the daemon's state")
+        for bad in ("[" * 3000, '{"genre": 1e999, "emotion": []}', "[]", '"x"', "\xff"):
+            rec.publish("moodcast/p7/state", bad)
+        rec.publish("moodcast/p7/state", state("classical", "sad"))  # nothing to play: a stable reason
+        player_said(rec, "p7", "nothing to play for classical")
+        assert player.poll() is None
+    finally:
+        assert stop(player) == 0
+    rec.close()

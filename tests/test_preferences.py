@@ -140,6 +140,8 @@ def test_the_file_round_trips_and_a_corrupt_one_is_reported_and_reset(tmp_path, 
         '{"version": 1, "emotions": {"angry": {"genres": {"metal": {"a": -1, "b": 1}}}}}',
         "[]",
         "",
+        '{"version": 1, "emotions": ' + "[" * 5000,  # too deep for json: RecursionError
+        '{"version": 1, "emotions": {}, "updates": 1e999}',  # int(inf): OverflowError
     ):
         path.write_text(text)
         fresh = learner()

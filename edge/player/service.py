@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 
 from edge.config import Config
-from edge.contract import OFFLINE, ONLINE, Topics, iso_now, player_discovery_payload
+from edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, iso_now, player_discovery_payload
 from edge.mqtt import make_client
+from edge.parsing import parse_json
 from edge.player.follow import Follower, PlayerState
 from edge.player.music import Music, MusicError
 from edge.preferences import Feedback
@@ -24,7 +25,6 @@ log = logging.getLogger("moodcast.play")
 
 TICK_S = 0.25  # MPD is looked at this often (a skip or a track's end is seen within it)
 MQTT_QUEUE = 200  # messages paho keeps while the broker is away; older ones are dropped
-STATE_BYTES = 4096  # a larger .../state message is not the daemon's
 
 
 class Player:
@@ -70,10 +70,8 @@ class Player:
         self._republish.set()
 
     def _on_message(self, client, userdata, message) -> None:
-        if len(message.payload) > STATE_BYTES:
-            return
         try:
-            state = json.loads(message.payload)
+            state = parse_json(message.payload, STATE_BYTES)
             genre, emotion = state["genre"], state["emotion"]
         except (ValueError, KeyError, TypeError):
             return
