@@ -15,7 +15,8 @@ from mpd_helpers import Mpd, make_tracks, start_player, wait_until
 from mqtt_helpers import Recorder, start_daemon, stop
 
 from edge.paths import SAMPLES_DIR
-from edge.player.music import Music, normalise
+from edge.player.follow import Follower
+from edge.player.music import Music, Status, normalise
 from edge.player.options import PlayOptions
 
 TRACKS = {
@@ -306,3 +307,63 @@ def test_malformed_states_never_stop_the_player_following(broker, music_server, 
     finally:
         assert stop(player) == 0
     rec.close()
+
+
+def test_a_stored_playlist_naming_a_missing_file_plays_the_rest(music_server):
+    """A file MPD refuses (gone from the library since the playlist was saved) is passed over, not
+    taken for MPD being gone; a playlist of nothing but such files is a genre with nothing to play."""
+    (music_server.playlists / "mixed.m3u").write_text("gone.flac\npop-0.flac\npop-1.flac\n")
+    (music_server.playlists / "stale.m3u").write_text("gone.flac\n")
+    options = PlayOptions(
+        port=music_server.port, hold_s=0, targets={"pop": "playlist:mixed", "metal": "playlist:stale"}
+    )
+    music = Music(options)
+    music.connect()
+    follower = Follower(options, music, lambda feedback: None)
+    listener = music_server.client()
+    try:
+        follower.want("pop", "happy", 0.0)
+        assert follower.tick(1.0).reason == "following"
+        assert sorted(s["file"] for s in listener.playlistinfo()) == ["pop-0.flac", "pop-1.flac"]
+        assert listener.status()["state"] == "play"
+        follower.want("metal", "angry", 2.0)
+        assert follower.tick(3.0).reason == "nothing to play for metal"
+        assert follower.tick(3.5).reason == "nothing to play for metal"  # not our edit taken for the listener's
+    finally:
+        music.close()
+
+
+class OneStream:
+    """MPD as the follower sees it, with one stream: no duration, so no track end to tell a stop by."""
+
+    URL = "http://radio.example:8000/jazz"
+
+    def __init__(self):
+        self.now = Status("stop", None, None, 0.0, 0.0, 1, 0, None)
+        self.started = 0
+
+    def status(self) -> Status:
+        return self.now
+
+    def current(self) -> dict:
+        return {"file": self.URL} if self.now.songid else {}
+
+    def resolve(self, genre: str) -> list[str]:
+        return [self.URL]
+
+    def play_now(self, files: list[str], fade_s: float) -> list[str]:
+        self.started += 1
+        self.now = Status("play", "7", 0, 0.0, 0.0, self.now.version + 1, 1, None)
+        return ["7"]
+
+
+def test_a_stream_the_listener_stopped_is_never_restarted():
+    stream = OneStream()
+    follower = Follower(PlayOptions(hold_s=0, step_back_s=0, targets={"jazz": OneStream.URL}), stream, print)
+    follower.want("jazz", "sad", 0.0)
+    assert follower.tick(1.0).reason == "following" and stream.started == 1
+    stream.now = Status("play", "7", 0, 60.0, 0.0, stream.now.version, 1, None)
+    assert follower.tick(61.0).reason == "following"
+    stream.now = Status("stop", "7", 0, 0.0, 0.0, stream.now.version, 1, None)  # the listener's stop
+    for now in (62.0, 63.0):
+        assert follower.tick(now).reason == "stopped by the listener" and stream.started == 1

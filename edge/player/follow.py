@@ -114,8 +114,9 @@ class Follower:
         if last.state == "play" and status.state == "pause":
             self._step_back("paused by the listener", now)
         # Where the last song had got to by now: a slow tick must not make a track's end a skip.
+        # A stream (no duration) never ends by itself: its stop is the listener's.
         reached = last.elapsed + (now - self._last_at if last.state == "play" else 0.0)
-        ended = last.duration <= 0 or reached >= last.duration - END_MARGIN_S
+        ended = last.duration > 0 and reached >= last.duration - END_MARGIN_S
         if last.state != "play" or last.songid is None:
             return
         if status.state == "stop" and status.songid == last.songid and not ended:
@@ -171,14 +172,17 @@ class Follower:
         if wanted.genre == self._nothing_for:
             return f"nothing to play for {wanted.genre}"
         files = self.music.resolve(wanted.genre)
-        if not files:
+        ids: list[str] = []
+        if files and status.state == "play" and o.switch == "track_end":
+            ids = self.music.queue_after_current(files)
+        elif files:
+            ids = self.music.play_now(files, o.fade_s if o.switch == "now" else 0.0)
+        if not ids:  # none there, or none MPD took
             log.warning("nothing to play for %s (play.targets, genre tags, play.aliases); skipped", wanted.genre)
             self._nothing_for = wanted.genre
+            if files:
+                self._edited(now)  # what we cleared or cut is ours, not the listener's
             return f"nothing to play for {wanted.genre}"
-        if status.state == "play" and o.switch == "track_end":
-            ids = self.music.queue_after_current(files)
-        else:
-            ids = self.music.play_now(files, o.fade_s if o.switch == "now" else 0.0)
         log.info("queued %d tracks of %s (%s)", len(ids), wanted.genre, o.switch)
         current = self._ours.get(status.songid or "") if o.switch == "track_end" else None
         self._ours = {i: (wanted.genre, wanted.emotion) for i in ids}

@@ -19,6 +19,10 @@ class MusicError(MoodcastError, ConnectionError):
     """MPD cannot be reached or refused a command; the follower reconnects with backoff."""
 
 
+class MusicRefused(MusicError):
+    """MPD answered, with an error for this one command (no such playlist, no such song)."""
+
+
 def normalise(genre: str) -> str:
     """Case, spaces, '-' and '_' never matter: "Hip-Hop" == "hip hop" == "HIPHOP"."""
     return re.sub(r"[\s_\-]+", "", genre).casefold()
@@ -77,7 +81,7 @@ class Music:
         try:
             return getattr(self._client, name)(*args)
         except self._mpd.CommandError as exc:
-            raise MusicError(f"MPD refused {name}: {exc}") from None
+            raise MusicRefused(f"MPD refused {name}: {exc}") from None
         except (OSError, self._mpd.MPDError) as exc:
             self._client = None
             raise MusicError(f"MPD at {self.options.host}:{self.options.port}: {exc or type(exc).__name__}") from None
@@ -108,10 +112,8 @@ class Music:
         if target.startswith("playlist:"):
             try:
                 files = [str(f) for f in self._call("listplaylist", target[len("playlist:") :])]
-            except MusicError as exc:
-                if "refused" in str(exc):  # no such playlist: nothing to play, MPD is fine
-                    return []
-                raise
+            except MusicRefused:  # no such playlist: nothing to play, MPD is fine
+                return []
         else:
             tag = target[len("genre:") :]
             wanted = {normalise(tag), *(normalise(a) for a in self.options.aliases.get(genre, ()))}
@@ -126,7 +128,12 @@ class Music:
         return files
 
     def _add(self, files: list[str]) -> list[str]:
-        return [str(self._call("addid", f)) for f in files]
+        """The ids of those MPD took: a stored playlist may name files no longer in the library."""
+        ids = []
+        for f in files:
+            with contextlib.suppress(MusicRefused):
+                ids.append(str(self._call("addid", f)))
+        return ids
 
     def queue_after_current(self, files: list[str]) -> list[str]:
         """Keep the current song, replace what follows it with ``files``: MPD itself moves on to
@@ -153,7 +160,8 @@ class Music:
                 time.sleep(fade_s / FADE_STEPS)  # a short, bounded fade: the one wait in a tick
         self._call("clear")
         ids = self._add(files)
-        self._call("play", 0)
+        if ids:
+            self._call("play", 0)
         if fade_s > 0 and status.volume:
             self._call("setvol", status.volume)
         return ids
