@@ -16,7 +16,6 @@ from edge.scene import Scene
 
 ONLINE, OFFLINE = "online", "offline"
 COMMANDS = ("strategy", "enabled", "preferences")
-FEEDBACK_BUTTONS = ("liked", "disliked")
 STATE_BYTES = 4096  # a larger .../state message is not a moodcast daemon's (ours are ~0.5 kB)
 
 

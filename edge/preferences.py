@@ -96,8 +96,7 @@ class Preferences:
         self.match = recommend.match
         self.candidates: dict[str, list[str]] = {}
         for emotion in EMOTIONS:
-            v, a = CIRCUMPLEX[emotion]
-            near = sorted(self.genres, key=lambda g: (self.genres[g][0] - v) ** 2 + (self.genres[g][1] - a) ** 2)
+            near = sorted(self.genres, key=lambda g, e=emotion: self._distance(e, g))
             others = [g for g in near if g != self.match[emotion]]
             names = [self.match[emotion], *others[: options.neighbours]]
             self.candidates[emotion] = names
