@@ -235,8 +235,8 @@ class Publisher:
         if message.retain:
             # A retained command (or feedback) would be re-applied at every start and broker restart, undoing
             # a later live one; commands count only when they are sent.
-            if message.topic not in self._ignored_retained:
-                self._ignored_retained.add(message.topic)
+            if message.topic not in self._ignored_retained and len(self._ignored_retained) < COMMAND_QUEUE:
+                self._ignored_retained.add(message.topic)  # bounded: retained messages on ever more topics
                 log.warning("ignored a retained command on %s: publish commands without retain", message.topic)
             return
         if message.topic == self.topics.feedback:

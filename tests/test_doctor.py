@@ -153,3 +153,21 @@ def test_only_a_twin_that_keeps_publishing_and_only_one_of_two_gives_way():
             assert "is a second one running with mqtt.device_id 'twin'?" in publisher.last_error
     finally:
         publisher.stop()
+
+
+def test_retained_commands_on_ever_more_topics_are_remembered_boundedly():
+    """Each topic with a retained command is warned about once; a flood of new topics must not
+    grow what the publisher remembers of them."""
+    from types import SimpleNamespace
+
+    from edge.mqtt import COMMAND_QUEUE, Publisher
+
+    publisher = Publisher(load(overrides={"mqtt": {"device_id": "flood"}}, environ={}))
+    try:
+        for i in range(1000):
+            publisher._on_message(
+                None, None, SimpleNamespace(topic=f"moodcast/flood/set/x{i}", retain=True, payload=b"1")
+            )
+        assert len(publisher._ignored_retained) <= COMMAND_QUEUE and publisher.commands.get() is None
+    finally:
+        publisher.stop()
