@@ -183,7 +183,9 @@ class Preferences:
         try:
             updates = int(saved.get("updates", 0))
         except OverflowError:  # 1e999 reads as inf
-            raise ValueError("updates: out of range") from None
+            updates = -1
+        if updates < 0:
+            raise ValueError("updates: out of range")
         self.counts, self.updates = fresh, updates
 
 

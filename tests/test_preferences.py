@@ -142,6 +142,7 @@ def test_the_file_round_trips_and_a_corrupt_one_is_reported_and_reset(tmp_path, 
         "",
         '{"version": 1, "emotions": ' + "[" * 5000,  # too deep for json: RecursionError
         '{"version": 1, "emotions": {}, "updates": 1e999}',  # int(inf): OverflowError
+        '{"version": 1, "emotions": {}, "updates": -3}',  # .../preferences says updates >= 0
     ):
         path.write_text(text)
         fresh = learner()
