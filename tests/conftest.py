@@ -32,6 +32,13 @@ def require_tool(command: str) -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def own_state_directory(tmp_path_factory, monkeypatch):
+    """$STATE_DIRECTORY (systemd's, read by learn.file = "") in a folder of the test's own, for the
+    daemons it runs in process and as children: never the user's ~/.local/state/moodcast."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(scope="session")
 def data() -> Path:
     if not DATA.is_dir():

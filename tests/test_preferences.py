@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,11 @@ def test_kill_9_during_writes_leaves_a_whole_file(tmp_path):
 
 def test_the_example_learn_section_loads():
     assert load(environ={}).learn == LearnOptions()
+
+
+def test_the_tests_never_read_or_write_the_users_preferences():
+    """A daemon a test starts without learn.file keeps its preferences under the test's own state
+    folder (conftest), never in ~/.local/state/moodcast where a user's learned genres would change
+    what the tests expect."""
+    path = LearnOptions().path()
+    assert Path.home() / ".local" not in path.parents, path
