@@ -16,7 +16,8 @@ from pathlib import Path
 
 import mpd
 import paho.mqtt.client as mqtt
-from localbroker import any_broker, free_port, wait_port
+from localbroker import any_broker
+from localmpd import LocalMpd, make_tracks
 
 from edge.paths import REPO, SAMPLES_DIR
 
@@ -30,48 +31,6 @@ def need(program: str) -> str:
     return path
 
 
-def make_tracks(folder: Path, seconds: float) -> None:
-    sox = need("sox")
-    folder.mkdir(parents=True)
-    for g, (genre, tag) in enumerate(GENRES.items()):
-        for i in range(4):
-            tags = [
-                "--comment",
-                f"GENRE={tag}",
-                "--add-comment",
-                f"TITLE={genre} {i + 1}",
-                "--add-comment",
-                "ARTIST=sox",
-            ]
-            freq = str(220 * (g + 2) / 2 + 30 * i)
-            out = str(folder / f"{genre}-{i + 1}.flac")
-            subprocess.run(
-                [sox, "-q", "-n", "-r", "22050", *tags, out, "synth", str(seconds), "sine", freq], check=True
-            )
-
-
-def start_mpd(workdir: Path, music: Path, audio: bool) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    output = "" if audio else 'audio_output {\n  type "null"\n  name "null"\n  mixer_type "software"\n}\n'
-    (workdir / "playlists").mkdir()
-    conf = workdir / "mpd.conf"
-    conf.write_text(
-        f'music_directory "{music}"\nplaylist_directory "{workdir / "playlists"}"\n'
-        f'db_file "{workdir / "database"}"\nbind_to_address "127.0.0.1"\nport "{port}"\n'
-        f'zeroconf_enabled "no"\n{output}'
-    )
-    log = open(workdir / "mpd.log", "w")
-    proc = subprocess.Popen([need("mpd"), "--no-daemon", "--stderr", str(conf)], stdout=log, stderr=log)
-    wait_port(port)
-    client = mpd.MPDClient()
-    client.connect("127.0.0.1", port)
-    job = client.update()
-    while client.status().get("updating_db") == job:
-        time.sleep(0.05)
-    client.disconnect()
-    return proc, port
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=40, help="how long to play along")
@@ -82,10 +41,11 @@ def main() -> int:
     moodcast = str(Path(sys.executable).parent / "moodcast")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        make_tracks(work / "music", args.track_s)
+        make_tracks(need("sox"), work / "music", {genre: (tag, args.track_s, 4) for genre, tag in GENRES.items()})
         broker = any_broker(work)
         broker.start()
-        mpd_proc, mpd_port = start_mpd(work, work / "music", args.audio)
+        music = LocalMpd(need("mpd"), work, work / "music", args.audio).start()
+        mpd_port = music.port
         print(f"== broker 127.0.0.1:{broker.port}, MPD 127.0.0.1:{mpd_port} on {len(GENRES) * 4} generated tracks")
         seen = threading.Event()
         sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
@@ -134,8 +94,7 @@ def main() -> int:
             for proc in (player, daemon):
                 proc.terminate()
                 proc.wait(15)
-            mpd_proc.terminate()
-            mpd_proc.wait(10)
+            music.stop()
             sub.loop_stop()
             broker.stop()
     return 0

@@ -1,0 +1,93 @@
+"""A local MPD for the play-along and the tests: its own config, database and playlists under one
+folder, on 127.0.0.1 at a free port, with its library scanned; and the short sine tracks with
+genre and title tags that sox makes for it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import mpd
+from localbroker import free_port
+
+NULL_OUTPUT = 'audio_output {\n  type "null"\n  name "null"\n  mixer_type "software"\n}\n'  # real time, no sound
+
+
+def make_tracks(sox: str, folder: Path, tracks: dict[str, tuple[str, float, int]]) -> None:
+    """``{name: (genre tag, seconds, count)}`` as FLAC files ``<name>-<i>.flac``, titled ``<name> <i>``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (genre, seconds, count) in tracks.items():
+        for i in range(count):
+            tags = ["--comment", f"GENRE={genre}", "--add-comment", f"TITLE={name} {i}"]
+            out = str(folder / f"{name}-{i}.flac")
+            cmd = [
+                sox,
+                "-q",
+                "-n",
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                *tags,
+                out,
+                "synth",
+                str(seconds),
+                "sine",
+                str(200 + 40 * i),
+            ]
+            subprocess.run(cmd, check=True, timeout=30)
+
+
+class LocalMpd:
+    """``mpd --no-daemon`` on ``music``; ``audio``: MPD's default output instead of the null one."""
+
+    def __init__(self, binary: str, workdir: Path, music: Path, audio: bool = False):
+        self.binary, self.workdir, self.music = binary, workdir, music
+        self.port = free_port()
+        self.playlists = workdir / "playlists"
+        self.playlists.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mpd.conf"
+        self.conf.write_text(
+            f'music_directory "{music}"\nplaylist_directory "{self.playlists}"\n'
+            f'db_file "{workdir / "database"}"\npid_file "{workdir / "pid"}"\n'
+            f'bind_to_address "127.0.0.1"\nport "{self.port}"\nzeroconf_enabled "no"\n' + ("" if audio else NULL_OUTPUT)
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20.0) -> LocalMpd:
+        """Started, and its library scanned (when MPD's status no longer names the update job:
+        idle() could miss its event)."""
+        with open(self.workdir / "mpd.log", "a") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--no-daemon", "--stderr", str(self.conf)], stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = self.client()
+                break
+            except (OSError, mpd.ConnectionError):
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    log_text = (self.workdir / "mpd.log").read_text()[-2000:]
+                    raise RuntimeError(f"mpd did not start: {log_text}") from None
+                time.sleep(0.05)
+        job = client.update()
+        while client.status().get("updating_db") == job:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mpd's library scan did not end within {timeout:g} s")
+            time.sleep(0.02)
+        client.disconnect()
+        return self
+
+    def client(self) -> mpd.MPDClient:
+        client = mpd.MPDClient()
+        client.timeout = 10
+        client.connect("127.0.0.1", self.port)
+        return client
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
