@@ -153,6 +153,7 @@ class Daemon:
         self._feedback_rejected = 0  # not logged yet
         self._feedback_error: str | None = None
         self._feedback_logged_at = -REJECTED_LOG_EVERY_S
+        self._feedback_dropped_logged = 0  # feedback dropped by the publisher's queue, as last logged
         self.preferences: Preferences | None = None
         self.preference_file: PreferenceFile | None = None
         if config.learn.enabled:
@@ -256,9 +257,16 @@ class Daemon:
         if learned:
             self._learned()
         now = time.monotonic()
-        if self._feedback_rejected and now - self._feedback_logged_at >= REJECTED_LOG_EVERY_S:
-            log.warning("feedback: %d ignored (last: %s)", self._feedback_rejected, self._feedback_error)
+        dropped = self.publisher.feedback.dropped - self._feedback_dropped_logged
+        if (self._feedback_rejected or dropped) and now - self._feedback_logged_at >= REJECTED_LOG_EVERY_S:
+            log.warning(
+                "feedback: %d ignored (last: %s), %d dropped by the full queue (the oldest)",
+                self._feedback_rejected,
+                self._feedback_error,
+                dropped,
+            )
             self._feedback_rejected, self._feedback_logged_at = 0, now
+            self._feedback_dropped_logged = self.publisher.feedback.dropped
 
     def _about_now(self, feedback: Feedback) -> Feedback:
         state = self._last_state or {}

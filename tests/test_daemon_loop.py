@@ -97,12 +97,19 @@ class RecordingPublisher:
         self.preferences.append(payload)
 
 
-def run(frames, *sources, settings: dict | None = None, commands: dict[int, list[Command]] | None = None):
+def run(
+    frames,
+    *sources,
+    settings: dict | None = None,
+    commands: dict[int, list[Command]] | None = None,
+    feedback_queue: int = 10**6,
+):
     """Run the daemon over ``sources`` (ListSources made from ``frames`` when none are given)."""
     settings = {"learn": {"file": str(Path(tempfile.mkdtemp()) / "preferences.json")}, **(settings or {})}
     config = load(overrides=settings, environ={})
     clock = Clock()
     publisher = RecordingPublisher(clock)
+    publisher.feedback = CommandQueue(feedback_queue)
     pending = list(sources) or [ListSource(frames)]
 
     def open_source() -> ListSource:
@@ -300,3 +307,11 @@ def test_a_clock_stepped_back_does_not_stop_the_analysis():
     frames = timed(FACE, 1000.0, 1.0, 10) + timed(FACE, 10.0, 1.0, 10)  # NTP moved the wall clock back
     daemon, _ = run(frames)
     assert daemon.stats.processed == 20
+
+
+def test_feedback_the_full_queue_dropped_is_counted_in_the_log(caplog):
+    from edge.mqtt import FEEDBACK_QUEUE
+
+    flood = {2: [Feedback("skipped", "angry", "metal")] * (FEEDBACK_QUEUE + 36)}  # between two frames
+    run(timed(FACE, 0.0, 1.0, 10), commands=flood, feedback_queue=FEEDBACK_QUEUE)
+    assert "feedback: 0 ignored (last: None), 36 dropped by the full queue" in caplog.text
