@@ -65,7 +65,7 @@ def convert_emotion_command(args: argparse.Namespace) -> int:
     samples = args.samples or CALIBRATION_SAMPLES
     result = convert_emotion(args.model, args.calib[0], args.out, args.mode, samples, args.seed, args.quantizer)
     card = Path(args.out).with_suffix(".json")
-    write_card_data(result, Path(args.model).parent, card, robustness(result.out, args.calib[0]))
+    write_card_data(result, Path(args.model), card, robustness(result.out, args.calib[0]))
     print(f"wrote {result.out} ({result.bytes / 1024:.0f} KiB, {result.mode}) and {card}")
     print(
         f"validation ({result.validation_split}, n={result.n}): float {result.float_accuracy:.2%} -> "

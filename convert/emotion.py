@@ -265,8 +265,10 @@ def robustness(model: str | Path, data: str | Path, seed: int = 0) -> dict:
     }
 
 
-def write_card_data(result: EmotionConversion, run_dir: Path | None, card: Path, robust: dict | None = None) -> dict:
-    """The machine-readable model card: conversion results, robustness, the training run's record."""
+def write_card_data(result: EmotionConversion, model: Path | None, card: Path, robust: dict | None = None) -> dict:
+    """The machine-readable model card: conversion results, robustness, the record of the training
+    run that ``model`` (a checkpoint in its run folder) comes from."""
+    run_dir, checkpoint = (model.parent, model.name) if model is not None else (None, None)
     model = TFLiteModel(result.out)
     output = model.outputs[0]
     data = {
@@ -281,7 +283,12 @@ def write_card_data(result: EmotionConversion, run_dir: Path | None, card: Path,
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
     }
     if run_dir is not None:
-        for name in ("config.json", "state.json", "metrics.json", "cleaning.json"):
+        data["training_checkpoint"] = checkpoint
+        # metrics.json describes the run's best.keras, not another checkpoint of it.
+        names = ["config.json", "state.json", "cleaning.json"] + (
+            ["metrics.json"] if checkpoint == "best.keras" else []
+        )
+        for name in names:
             p = run_dir / name
             if p.exists():
                 data[f"training_{p.stem}"] = json.loads(p.read_text())

@@ -14,9 +14,6 @@ from edge.labels import EMOTIONS, probabilities_dict
 from edge.paths import MODELS_DIR
 from edge.runtime import TFLiteModel, dequantize, quantize
 
-# Measured in models/README.md ("Face alignment").
-ALIGN_DEFAULT = False
-
 
 @dataclass(frozen=True)
 class EmotionOptions:
@@ -31,11 +28,11 @@ class EmotionOptions:
     margin: float = 0.10
     shift_y: float = -0.10
     flip_average: bool = True  # average each face with its mirror image (one batched invoke)
-    # Turn each crop so the eyes are level (the detector's eye keypoints) before classifying.
-    align: bool = ALIGN_DEFAULT
-    # Tilts up to this are left as they are: FER2013's faces are not levelled either, and the model
-    # was trained on crops turned up to 12 degrees.
-    align_min_degrees: float = 3.0
+    # Turn each crop so the eyes are level (the detector's eye keypoints) before classifying; tilts
+    # up to align_min_degrees are left as they are: FER2013's faces are not levelled either, and
+    # the model was trained on turned crops. Both measured in models/README.md ("Face alignment").
+    align: bool = True
+    align_min_degrees: float = 12.0
 
     def __post_init__(self):
         if not self.model:

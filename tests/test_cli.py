@@ -48,7 +48,7 @@ def test_missing_model_names_the_file(tmp_path):
 
 def test_eval_pipeline_on_expressions_dev(data):
     """Its accuracy is the share of photos whose largest face `analyze` labels with the photo's
-    folder, counted here independently, and the figure the README gives (50.0%)."""
+    folder, counted here independently, and the figure the README gives (47.6%)."""
     code, out, _ = run_cli("eval", "pipeline", "--data", str(data / "expressions-dev"), "--json")
     assert code == 0
     result = last_json(out)
@@ -58,7 +58,7 @@ def test_eval_pipeline_on_expressions_dev(data):
     largest = [max(e["faces"], key=lambda f: f["box"][2] * f["box"][3])["emotion"] for e in last_json(out)["images"]]
     correct = sum(label == photo.parent.name for label, photo in zip(largest, photos))
     assert len(photos) == 42 and result["accuracy"] == pytest.approx(correct / 42)
-    assert correct == 21
+    assert correct == 20
     assert sum(c["support"] for c in result["per_class"].values()) == 42
     assert sum(map(sum, result["confusion"])) == 42 and sum(result["confusion"][i][i] for i in range(7)) == correct
 

@@ -153,8 +153,11 @@ def test_the_tflite_install_route_runs_moodcast_on_tflite_runtime(data):
         assert len(a["faces"]) == len(b["faces"]) >= 1
         for fa, fb in zip(a["faces"], b["faces"]):
             assert fa["emotion"] == fb["emotion"]
-            # int8 kernels of two runtime versions: a few steps of 1/256 (see above)
-            assert max(abs(fa["probabilities"][k] - fb["probabilities"][k]) for k in fb["probabilities"]) <= 4 / 256
+            # The whole pipeline on two runtimes and two OpenCVs: the detector's boxes move by a few
+            # pixels (8 at most here), so the crop and its probabilities move more than the
+            # model's own int8 steps (checked above): 0.094 on the worst face of these photos.
+            assert iou_matrix(np.array([fa["box"]]), np.array([fb["box"]]))[0, 0] > 0.8
+            assert max(abs(fa["probabilities"][k] - fb["probabilities"][k]) for k in fb["probabilities"]) <= 0.15
 
 
 PROBE_VERSIONS = """

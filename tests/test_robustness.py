@@ -74,7 +74,7 @@ def test_eval_emotion_prints_the_robustness_table(data):
     result = json.loads(out.strip().splitlines()[-1])
     assert list(result["degraded"]) == ["noise:10", "rotate:20"]
     clean, noisy = result["accuracy"], result["degraded"]["noise:10"]["accuracy"]
-    assert 0.3 < noisy < clean - 0.02  # noise costs the model something, and is measured on the same crops
+    assert 0.3 < noisy < clean - 0.005  # noise costs even the robust model something, on the same crops
     assert "| noise:10 |" in out and "| rotate:20 |" in out
     code, _, err = run_cli("eval", "emotion", "--data", str(data.joinpath(*ZIP)), "--degrade", "fog")
     assert code == 2 and "unknown kind 'fog'" in err

@@ -218,9 +218,11 @@ def test_the_recipe_configs_read():
     # Each step starts from the one before; the last one learns from seven teachers, the first two among them.
     assert steps[1].init == "runs/emotion-w40/best.keras" and steps[2].init == "runs/emotion-w40fp20/best.keras"
     assert len(steps[2].teachers) == 7 and set(steps[2].teachers) > {steps[1].init, steps[2].init}
-    # Step 4 starts from the committed float weights of the shipped model, which also teaches it.
+    # Step 4 starts from step 3's float weights, which also teach it; its second round goes on from it.
     camera = TrainConfig.from_file(REPO / "config" / "train-emotion-camera.toml")
-    assert camera.init == "models/emotion.keras" and camera.teachers == (camera.init,)
+    assert camera.init == "runs/emotion-w40kd/best.keras" and camera.teachers == (camera.init,)
+    again = TrainConfig.from_file(REPO / "config" / "train-emotion-camera-2.toml")
+    assert again.init == "runs/emotion-cam/best.keras" and again.teachers == camera.teachers
     assert camera.augment.noise > 0 and camera.augment.low_light > 0 and camera.augment.jpeg > 0
     gpu = TrainConfig.from_file(REPO / "config" / "train-emotion-gpu.toml")
     assert gpu.teacher_file.endswith("teachers.npz") and gpu.augment == camera.augment
