@@ -44,14 +44,17 @@ def test_skips_move_angry_and_the_preference_survives_restart_and_kill_9(broker,
     assert rec.on("/l1/state")[-1].json()["genre"] == "pop"  # the happy face's genre is untouched
     assert stop(proc) == 0
 
+    def restarted(what: str):
+        """A new daemon, and the first preferences it publishes."""
+        since = time.monotonic()
+        daemon = start_daemon(broker.port, "l1", *args)
+        first = rec.wait_for(
+            lambda m: m.topic == "moodcast/l1/preferences" and not m.retain and m.at > since, timeout=30, what=what
+        )
+        return daemon, first.json()
+
     # A restart reads the file: the first preferences of the new process say the same.
-    since = time.monotonic()
-    proc = start_daemon(broker.port, "l1", *args)
-    again = rec.wait_for(
-        lambda m: m.topic == "moodcast/l1/preferences" and not m.retain and m.at > since,
-        timeout=30,
-        what="preferences after the restart",
-    ).json()
+    proc, again = restarted("preferences after the restart")
     assert again["updates"] == 5 and again["emotions"]["angry"]["genre"] == angry
 
     # kill -9 right after more feedback: what was published is what the next start reads.
@@ -59,13 +62,7 @@ def test_skips_move_angry_and_the_preference_survives_restart_and_kill_9(broker,
     liked = rec.wait_for(lambda m: m.topic == "moodcast/l1/preferences" and m.json()["updates"] == 6).json()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(5)
-    since = time.monotonic()
-    proc = start_daemon(broker.port, "l1", *args)
-    after_kill = rec.wait_for(
-        lambda m: m.topic == "moodcast/l1/preferences" and not m.retain and m.at > since,
-        timeout=30,
-        what="preferences after kill -9",
-    ).json()
+    proc, after_kill = restarted("preferences after kill -9")
     assert after_kill["emotions"] == liked["emotions"] and after_kill["updates"] == 6
 
     since = time.monotonic()
