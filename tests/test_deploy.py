@@ -135,6 +135,7 @@ def test_unreadable_config_file(tmp_path):
         ("play", "port", "0"),
         ("play", "switch", "sometime"),
         ("play", "hold_s", "-1"),
+        ("play", "fade_s", "60"),
         ("play", "max_tracks", "0"),
     ],
 )

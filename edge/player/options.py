@@ -13,6 +13,7 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
     "electronic": ["electronica", "edm"],
     "hip-hop": ["rap"],
 }
+MAX_FADE_S = 10.0  # a fade blocks the player's loop while it runs
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ class PlayOptions:
             raise ConfigError(f"port: must be a port number 1-65535, got {self.port!r}")
         if self.switch not in SWITCH_MODES:
             raise ConfigError(f"switch: must be 'track_end' or 'now', got {self.switch!r}")
-        for key in ("hold_s", "fade_s", "step_back_s", "skip_within_s"):
+        if not 0 <= self.fade_s <= MAX_FADE_S:
+            raise ConfigError(f"fade_s: must be 0-{MAX_FADE_S:g} seconds, got {self.fade_s!r}")
+        for key in ("hold_s", "step_back_s", "skip_within_s"):
             if not 0 <= getattr(self, key) <= 86400:
                 raise ConfigError(f"{key}: must be 0-86400 seconds, got {getattr(self, key)!r}")
         for key in ("timeout_s", "heartbeat_s", "reconnect_max_s"):
