@@ -205,6 +205,9 @@ def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
     }
 
 
+HA_STATE_MAX = 255
+
+
 def player_discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
     """The player's entities, under the daemon's device (same ``ids``), from ``.../player``."""
     uid = f"moodcast_{device_id}"
@@ -228,7 +231,8 @@ def player_discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
             "p": "sensor",
             "name": name,
             "unique_id": f"{uid}_player_{key}",
-            "value_template": f"{{{{ value_json.{key} if value_json.{key} else 'none' }}}}",
+            # Home Assistant refuses a state over 255 characters (a long stream title would be one).
+            "value_template": f"{{{{ (value_json.{key} or 'none')[:{HA_STATE_MAX}] }}}}",
             "icon": icon,
         }
     return {

@@ -156,3 +156,20 @@ def test_home_assistant_controls_send_what_the_daemon_accepts():
         button = components[f"moodcast_pi_{outcome}"]
         assert button["command_topic"] == "moodcast/pi/feedback"
         assert parse_feedback(button["payload_press"].encode()) == Feedback(outcome)
+
+
+def test_the_players_text_sensors_stay_within_home_assistants_state_limit():
+    """Home Assistant refuses a state over 255 characters; the player's templates cut the text
+    (rendered here with Jinja, the template language Home Assistant uses)."""
+    import jinja2
+
+    from edge.contract import player_discovery_payload
+
+    payload = player_discovery_payload("d1", Topics("moodcast/d1"), 1)
+    env = jinja2.Environment()
+    long_title = "ICY " * 200
+    for key in ("genre", "track", "reason"):
+        template = env.from_string(payload["cmps"][f"moodcast_d1_player_{key}"]["value_template"])
+        assert len(template.render(value_json={key: long_title})) == 255
+        assert template.render(value_json={key: "jazz"}) == "jazz"
+        assert template.render(value_json={key: None}) == "none"
