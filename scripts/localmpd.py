@@ -12,6 +12,7 @@ from pathlib import Path
 import mpd
 from localbroker import free_port
 
+AUDIO_SUFFIXES = (".flac", ".ogg", ".mp3", ".wav", ".opus")  # what the tracks in the music folder may be
 NULL_OUTPUT = 'audio_output {\n  type "null"\n  name "null"\n  mixer_type "software"\n}\n'  # real time, no sound
 
 
@@ -57,8 +58,10 @@ class LocalMpd:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0) -> LocalMpd:
-        """Started, and its library scanned (when MPD's status no longer names the update job:
-        idle() could miss its event)."""
+        """Started, and its library scanned: every track of ``music`` is in it and no scan runs.
+        (MPD scans an empty database by itself at start, and an update asked for meanwhile is
+        queued behind that scan, so neither the job id in the status nor idle() tells when the
+        library is complete.)"""
         with open(self.workdir / "mpd.log", "a") as log:
             self.proc = subprocess.Popen(
                 [self.binary, "--no-daemon", "--stderr", str(self.conf)], stdout=log, stderr=log
@@ -73,8 +76,9 @@ class LocalMpd:
                     log_text = (self.workdir / "mpd.log").read_text()[-2000:]
                     raise RuntimeError(f"mpd did not start: {log_text}") from None
                 time.sleep(0.05)
-        job = client.update()
-        while client.status().get("updating_db") == job:
+        client.update()
+        tracks = sum(1 for p in self.music.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        while "updating_db" in client.status() or int(client.stats()["songs"]) < tracks:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"mpd's library scan did not end within {timeout:g} s")
             time.sleep(0.02)
