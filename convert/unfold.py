@@ -37,12 +37,13 @@ def unfold_emotion(tflite: str | Path, data: str | Path, out: str | Path, sample
     """Write the Keras model of ``tflite`` to ``out`` and check it against the file on the data's
     validation split."""
     keras = keras_module("moodcast convert keras")
-    train, val = fer.load_splits(data, TFLiteModel(tflite).inputs[0].shape[1])
+    file = TFLiteModel(tflite)
+    train, val = fer.load_splits(data, file.inputs[0].shape[1])
     train, _ = fer.clean(train, val)
     pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:samples])
     model = keras_from_tflite(keras, tflite, train.images[pick])
     floats = model.predict(val.images[..., None].astype(np.float32), batch_size=512, verbose=0).argmax(axis=1)
-    quantized = predict_probabilities(TFLiteModel(tflite), val.images, flip_average=False).argmax(axis=1)
+    quantized = predict_probabilities(file, val.images, flip_average=False).argmax(axis=1)
     model.save(out)
     return Unfolding(
         fer.split_names(data)[1],

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from edge import config as cfg
+from edge.detectors.blazeface import letterbox_geometry
 from edge.labels import EMOTIONS
 from edge.paths import REPO, SAMPLES_DIR
 from edge.pipeline import Pipeline
@@ -37,10 +38,8 @@ from evaluation.pipeline import NO_FACE, labelled_photos, largest_face_label, sc
 
 def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     """``rgb`` scaled to fit ``width`` x ``height`` and centred on black, as a camera frame."""
-    scale = min(width / rgb.shape[1], height / rgb.shape[0])
-    w, h = round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)
+    _, w, h, x, y = letterbox_geometry(rgb.shape[1], rgb.shape[0], width, height)
     canvas = np.zeros((height, width, 3), np.uint8)
-    y, x = (height - h) // 2, (width - w) // 2
     canvas[y : y + h, x : x + w] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
     return canvas
 
