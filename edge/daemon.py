@@ -230,10 +230,17 @@ class Daemon:
             self.enabled = bool(command.value)
             if not self.enabled:
                 self._result = None
-        elif command.key == "preferences" and self.preferences is not None:
+        elif command.key == "preferences":
+            self._reset_preferences()
+        log.info("command %s=%s applied", command.key, command.value)
+
+    def _reset_preferences(self) -> None:
+        """Forget what was learned; with learning off, the file a run with learning on left."""
+        if self.preferences is not None:
             self.preferences.reset()
             self._learned()
-        log.info("command %s=%s applied", command.key, command.value)
+        else:
+            PreferenceFile(self.config.learn.path()).remove()
 
     def _apply_feedback(self) -> None:
         """Learn from at most FEEDBACK_PER_TICK queued feedback messages, then save and publish the

@@ -10,7 +10,12 @@ the greatest posterior mean a / (a + b), ties to the match genre, then the neare
 feedback that is today's table. Deterministic on purpose: Thompson sampling would change the
 published genre from frame to frame; here the genre moves only when the evidence does, and each
 choice is explained by two counts. When a + b passes ``learn.max_count`` both are scaled down, so
-old evidence fades, a taste can move back, and nothing grows.
+old evidence fades, a taste can move back, and nothing grows; a file written under a larger
+``max_count`` is scaled down the same way when it is read.
+
+Feedback on a genre outside the emotion's candidates (``uplift`` plays them on its way to the goal)
+is learned too, in a pair of its own under that emotion: it weighs in uplift's nearest genre
+(``dislike``) but never competes in ``choose``. At most one pair per (emotion, genre).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -87,8 +93,18 @@ def parse_feedback(payload: bytes, max_bytes: int = 256) -> Feedback:
     return Feedback(outcome, emotion, genre)
 
 
+def faded(a: float, b: float, max_count: float) -> list[float]:
+    """``[a, b]`` scaled down to ``a + b = max_count`` when past it; the mean a / (a + b) is kept."""
+    total = a + b
+    if total <= max_count:
+        return [a, b]
+    scale = max_count / total
+    return [max(a * scale, 1e-3), max(b * scale, 1e-3)]
+
+
 class Preferences:
-    """The learned beliefs over the candidates of each emotion; every number is bounded."""
+    """The learned beliefs over the genres of each emotion (its candidates, and any other genre it
+    had feedback on); every number is bounded."""
 
     def __init__(self, recommend: RecommendOptions, options: LearnOptions):
         self.options = options
@@ -132,19 +148,19 @@ class Preferences:
         return max(0.0, a0 / (a0 + b0) - self.mean(emotion, genre))
 
     def update(self, feedback: Feedback) -> None:
-        """Learn from one outcome; ValueError for an emotion or genre this model does not hold."""
+        """Learn from one outcome; ValueError for an emotion or genre this model does not know."""
         e, g = feedback.emotion, feedback.genre
         if e not in self.counts:
             raise ValueError(f"emotion: unknown {str(e)[:32]!r}")
-        if g not in self.counts[e]:
-            raise ValueError(f"genre: {str(g)[:32]!r} is not one of {e}'s candidates {self.candidates[e]}")
+        if g not in self.genres:
+            raise ValueError(f"genre: {str(g)[:32]!r} is not one of recommend.genres")
         weight = self.options.button_weight if feedback.outcome in ("liked", "disliked") else 1.0
-        pair = self.counts[e][g]
-        pair[0 if feedback.outcome in ("played", "liked") else 1] += weight
-        total = pair[0] + pair[1]
-        if total > self.options.max_count:
-            scale = self.options.max_count / total
-            pair[0], pair[1] = max(pair[0] * scale, 1e-3), max(pair[1] * scale, 1e-3)
+        a, b = self.counts[e].get(g) or self.prior(e, g)
+        if feedback.outcome in ("played", "liked"):
+            a += weight
+        else:
+            b += weight
+        self.counts[e][g] = faded(a, b, self.options.max_count)
         self.updates += 1
 
     def as_dict(self) -> dict:
@@ -165,8 +181,9 @@ class Preferences:
         }
 
     def restore(self, saved: dict) -> None:
-        """Counts from ``as_dict``; pairs that are no longer candidates are left out, missing ones
-        keep their prior. ValueError when ``saved`` is not such a dict."""
+        """Counts from ``as_dict``, each scaled down to ``learn.max_count``; pairs of emotions or
+        genres no longer known are left out, missing candidates keep their prior. ValueError when
+        ``saved`` is not such a dict."""
         if not isinstance(saved, dict) or saved.get("version") != FILE_VERSION:
             raise ValueError("not a moodcast preferences file of version 1")
         fresh = {e: {g: list(p) for g, p in pairs.items()} for e, pairs in self.counts.items()}
@@ -175,11 +192,11 @@ class Preferences:
             raise ValueError("emotions: expected an object")
         for e, entry in emotions.items():
             for g, pair in (entry.get("genres") or {}).items() if isinstance(entry, dict) else ():
-                if e in fresh and g in fresh[e]:
+                if e in fresh and g in self.genres:
                     a, b = float(pair["a"]), float(pair["b"])
-                    if not (0 < a <= self.options.max_count and 0 < b <= self.options.max_count):
+                    if not (a > 0 and b > 0 and math.isfinite(a + b)):
                         raise ValueError(f"{e}.{g}: counts out of range")
-                    fresh[e][g] = [a, b]
+                    fresh[e][g] = faded(a, b, self.options.max_count)
         try:
             updates = int(saved.get("updates", 0))
         except OverflowError:  # 1e999 reads as inf
@@ -216,6 +233,17 @@ class PreferenceFile:
             log.error("%s is corrupt (%s): starting from the table; kept as %s", self.path, exc, aside)
             with contextlib.suppress(OSError):
                 os.replace(self.path, aside)
+
+    def remove(self) -> bool:
+        """Forget the file (a reset while learning is off: there is nothing in memory to reset);
+        False, logged, when it cannot be removed."""
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("cannot remove %s: %s", self.path, exc.strerror)
+            return False
+        log.info("preferences file %s removed", self.path)
+        return True
 
     def save(self, preferences: Preferences) -> bool:
         body = json.dumps(preferences.as_dict(), separators=(",", ":"), sort_keys=True).encode()

@@ -13,6 +13,8 @@ from helpers import validate
 from mqtt_helpers import Recorder, start_daemon, stop, wait_for_line
 
 from edge.paths import SAMPLES_DIR
+from edge.preferences import LearnOptions, PreferenceFile, Preferences, parse_feedback
+from edge.recommend import RecommendOptions
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 SKIP = json.dumps({"emotion": "angry", "genre": "metal", "outcome": "skipped"})
@@ -78,4 +80,29 @@ def test_skips_move_angry_and_the_preference_survives_restart_and_kill_9(broker,
     )
     assert stop(proc) == 0
     assert json.loads(file.read_text())["updates"] == 0
+    rec.close()
+
+
+def test_a_reset_with_learning_off_removes_the_file(broker, tmp_path):
+    """Learning turned off, then a reset asked for: the listener expects what was learned gone, not
+    kept on disk for the day learning is turned on again."""
+    file = tmp_path / "preferences.json"
+    learned = Preferences(RecommendOptions(), LearnOptions())
+    learned.update(parse_feedback(SKIP.encode()))
+    assert PreferenceFile(file).save(learned)
+    rec = Recorder(broker.port)
+    args = ("--source", CLIP, "--loop", "--set", f"learn.file={file}", "--set", "learn.enabled=false")
+    proc = start_daemon(broker.port, "l2", *args, log=tmp_path / "daemon.log")
+    try:
+        rec.wait_for(lambda m: m.topic == "moodcast/l2/config", timeout=30, what="the daemon's config")
+        assert file.exists()  # learning off keeps the file untouched until a reset
+        rec.publish("moodcast/l2/set/preferences", "reset")
+        ack = rec.wait_for(
+            lambda m: m.topic == "moodcast/l2/config" and (m.json()["last_command"] or {}).get("key") == "preferences",
+            what="the reset acknowledged",
+        ).json()
+        assert ack["last_command"]["ok"] and not file.exists()
+        assert not rec.on("/l2/preferences")  # learning off publishes no preferences
+    finally:
+        assert stop(proc) == 0
     rec.close()
