@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from helpers import validate
@@ -15,7 +18,7 @@ from mpd_helpers import Mpd, make_tracks, start_player, wait_until
 from mqtt_helpers import Recorder, start_daemon, stop
 
 from edge.paths import SAMPLES_DIR
-from edge.player.follow import Follower
+from edge.player.follow import Follower, track_name
 from edge.player.music import Music, Status, normalise
 from edge.player.options import PlayOptions
 
@@ -26,6 +29,7 @@ TRACKS = {
     "jazz": ("Jazz", 5.0, 1),
     "hiphop": ("Hip-Hop", 1.0, 1),
     "chill": ("Chillhop", 1.0, 1),
+    "radio": ("Radio", 60.0, 1),  # played over HTTP as a stream
 }
 FAST = ("--set", "play.hold_s=0.5", "--set", "play.heartbeat_s=0.5", "--set", "mqtt.reconnect_max_s=1")
 
@@ -74,8 +78,8 @@ def test_the_genre_starts_at_the_track_boundary_and_a_played_track_is_fed_back(b
         assert current_name(listener) == "jazz 0"  # no cut
         # The boundary, watched every 10 ms: the last look at the jazz track, the first at metal.
         last_jazz, deadline = time.monotonic(), time.monotonic() + 10
-        while not current_name(listener).startswith("metal"):
-            assert current_name(listener) in ("jazz 0", "") and time.monotonic() < deadline
+        while not (name := current_name(listener)).startswith("metal"):  # one look per turn: no race
+            assert name in ("jazz 0", "") and time.monotonic() < deadline
             last_jazz = time.monotonic()
             time.sleep(0.01)
         gap = time.monotonic() - last_jazz
@@ -186,10 +190,110 @@ def test_mpd_restarted_mid_run_is_survived(broker, music_server, tmp_path):
     rec.close()
 
 
+def test_consume_mode_is_mpds_not_the_listeners(broker, music_server, tmp_path):
+    """With consume on, MPD removes each track as it finishes: a track's end is still "played" and
+    moodcast keeps following; a skip is still the listener's skip, not a queue they edited."""
+    listener = music_server.client()
+    listener.consume(1)
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p8/state", state("pop", "happy"), retain=True)
+    player = start_player(broker.port, music_server.port, "p8", *FAST, log=tmp_path / "play.log")
+    try:
+        wait_until(lambda: current_name(listener).startswith("pop"), what="pop playing")
+        played = rec.wait_for(lambda m: m.topic == "moodcast/p8/feedback", timeout=10, what="a track's end").json()
+        assert played == {"emotion": "happy", "genre": "pop", "outcome": "played"}
+        ended_at = time.monotonic()
+        player_said(rec, "p8", "following", ended_at)  # not "stepped back: queue changed by the listener"
+        wait_until(lambda: 0.3 < float(listener.status().get("elapsed", 0)) < 1.0, what="a pop track under way")
+        skipped_at = time.monotonic()
+        listener.next()
+        skip = rec.wait_for(lambda m: m.topic == "moodcast/p8/feedback" and m.at > skipped_at).json()
+        assert skip == {"emotion": "happy", "genre": "pop", "outcome": "skipped"}
+        player_said(rec, "p8", "stepped back: skipped by the listener", skipped_at)
+        assert not [m for m in rec.on("/p8/player") if "queue changed" in m.json()["reason"]]
+        # A song the listener removes is theirs, consume or not.
+        deleted_at = time.monotonic()
+        listener.delete(1)
+        player_said(rec, "p8", "stepped back: queue changed by the listener", deleted_at)
+    finally:
+        assert stop(player) == 0
+    rec.close()
+
+
+@pytest.fixture
+def web(music_server):
+    """The music folder over HTTP: MPD plays its files as remote songs, whose tags may change."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(music_server.music)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def test_a_streams_new_title_is_not_the_listeners_edit(broker, music_server, web, tmp_path):
+    """A stream's ICY title changes the current song's tags, and MPD counts that as a queue change.
+    MPD's own tag change is neither a listener's queue nor a skip: moodcast keeps following."""
+    url = f"{web}/radio-0.flac"
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p9/state", state("jazz", "sad"), retain=True)
+    config = tmp_path / "moodcast.toml"
+    config.write_text(f'[play.targets]\njazz = "{url}"\n')
+    extra = ("--config", str(config))
+    player = start_player(broker.port, music_server.port, "p9", *FAST, *extra, log=tmp_path / "play.log")
+    listener = music_server.client()
+    try:
+        wait_until(lambda: listener.currentsong().get("file") == url, what="the stream playing")
+        player_said(rec, "p9", "following")
+        songid = listener.status()["songid"]
+        for title in ("First song", "Second song"):
+            listener.cleartagid(songid, "title")  # as a new ICY title replaces the old one
+            listener.addtagid(songid, "title", title)
+            retitled = rec.wait_for(
+                lambda m, t=title: m.topic == "moodcast/p9/player" and m.json()["track"] == t, what=title
+            ).json()
+            assert retitled["reason"] == "following" and retitled["genre"] == "jazz", retitled
+        assert listener.status()["songid"] == songid and not rec.on("/p9/feedback")
+    finally:
+        assert stop(player) == 0
+    rec.close()
+
+
+def test_while_the_daemon_is_offline_the_music_is_left_alone(broker, music_server, tmp_path):
+    """The daemon's availability says offline (its last will, or a clean stop): its retained state
+    is stale, so moodcast switches nothing until the daemon is back online with a new state."""
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/p10/availability", "online", retain=True)
+    rec.publish("moodcast/p10/state", state("pop", "happy"), retain=True)
+    player = start_player(broker.port, music_server.port, "p10", *FAST, log=tmp_path / "play.log")
+    listener = music_server.client()
+    try:
+        wait_until(lambda: current_name(listener).startswith("pop"), what="pop playing")
+        rec.publish("moodcast/p10/availability", "offline", retain=True)
+        offline_at = time.monotonic()
+        validate(player_said(rec, "p10", "daemon offline", offline_at), "player")
+        rec.publish("moodcast/p10/state", state("metal", "angry"), retain=True)  # not the daemon's now
+        since = time.monotonic()
+        for _ in range(3):  # heartbeats 0.5 s apart, past play.hold_s: still hands off
+            since = player_said(rec, "p10", "daemon offline", since) and time.monotonic()
+        assert {s["genre"] for s in listener.playlistinfo()} == {"Pop"} and listener.status()["state"] == "play"
+        rec.publish("moodcast/p10/availability", "online", retain=True)
+        rec.publish("moodcast/p10/state", state("metal", "angry"), retain=True)
+        wait_until(lambda: any(s["genre"] == "Metal" for s in listener.playlistinfo()), what="metal queued")
+    finally:
+        assert stop(player) == 0
+    rec.close()
+
+
 def test_skipping_the_daemons_genre_moves_it(broker, music_server, tmp_path):
     """The whole loop: the daemon on the sample clip (happy -> pop), the player plays pop, the
     listener skips five pop tracks, the daemon learns and recommends another genre, the player
-    follows it."""
+    follows it; the daemon stopped, the player says so."""
     rec = Recorder(broker.port)
     daemon = start_daemon(
         broker.port,
@@ -224,9 +328,12 @@ def test_skipping_the_daemons_genre_moves_it(broker, music_server, tmp_path):
         rec.wait_for(lambda m: m.topic == "moodcast/p4/state" and m.json()["genre"] == moved, what="the new genre")
         if moved == "funk":
             wait_until(lambda: any(s["genre"] == "funk" for s in listener.playlistinfo()), what="funk queued")
+        stopped_at = time.monotonic()
+        assert stop(daemon) == 0
+        player_said(rec, "p4", "daemon offline", stopped_at)  # the daemon's own availability topic
     finally:
         assert stop(player) == 0
-        assert stop(daemon) == 0
+        assert stop(daemon) == 0  # (again: its exit code)
     rec.close()
 
 
@@ -362,3 +469,9 @@ def test_a_stream_the_listener_stopped_is_never_restarted():
     stream.now = Status("stop", "7", 0, 0.0, 0.0, stream.now.version, 1, None)  # the listener's stop
     for now in (62.0, 63.0):
         assert follower.tick(now).reason == "stopped by the listener" and stream.started == 1
+
+
+def test_a_tag_held_twice_is_one_name():
+    """python-mpd2 gives a list for a tag a file holds more than once; .../player's track is a string."""
+    assert track_name({"title": ["Intro", "Outro"], "artist": ["A", "B"], "file": "x.flac"}) == "A, B - Intro, Outro"
+    assert track_name({"file": "http://radio.example/jazz"}) == "http://radio.example/jazz"

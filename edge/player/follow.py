@@ -8,8 +8,13 @@ changes the queue or not.
 - A pause, a skip, a stop or a queue edited by another client (a playlist chosen by hand) is the
   listener's: moodcast changes nothing for ``play.step_back_s``, and never un-pauses or restarts
   what the listener paused or stopped. A genre whose queued tracks ran out is queued again.
+- MPD's own queue changes are not the listener's: consume mode removing the song that was current,
+  and a stream's new title (MPD retags the current song, which bumps the queue's version).
 - A track of ours that plays through is fed back as ``played``; one skipped within
   ``play.skip_within_s`` as ``skipped``.
+- While the daemon is offline (its availability, or its last will) its state is stale: moodcast
+  leaves the music as it is (queues, removes and re-queues nothing) until the daemon is back and
+  publishes a state again.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from edge.preferences import Feedback
 log = logging.getLogger("moodcast.play")
 
 END_MARGIN_S = 0.5  # a song left within this of its end (where it had got to by now) ended by itself
+DAEMON_OFFLINE = "daemon offline: the music left as it is"
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,17 @@ class PlayerState:
         }
 
 
+def _tag(song: dict, key: str) -> str | None:
+    """One tag's value; python-mpd2 gives a list for a tag a file holds more than once."""
+    value = song.get(key)
+    return ", ".join(value) if isinstance(value, list) else value
+
+
 def track_name(song: dict) -> str | None:
-    title, artist = song.get("title"), song.get("artist")
+    title, artist = _tag(song, "title"), _tag(song, "artist")
     if title and artist:
         return f"{artist} - {title}"
-    return title or song.get("file")
+    return title or _tag(song, "file")
 
 
 class Follower:
@@ -75,6 +87,7 @@ class Follower:
         self.step_back_until = float("-inf")
         self.step_back_why = ""
         self._stopped = False  # the listener pressed stop: never restarted by moodcast
+        self.daemon_online = True  # until its availability says otherwise
         self._forget()
 
     def _forget(self) -> None:
@@ -91,6 +104,13 @@ class Follower:
             since = self.wanted.since if self.wanted is not None and genre == self.wanted.genre else now
             self.wanted = Wanted(genre, emotion, since)
 
+    def daemon_available(self, online: bool) -> None:
+        """The daemon's availability. A change makes what it wanted before stale: a daemon that is
+        back publishes its state again."""
+        if online != self.daemon_online:
+            log.info("daemon online: following its state" if online else DAEMON_OFFLINE)
+            self.daemon_online, self.wanted = online, None
+
     def lost(self) -> None:
         """MPD went away: whatever comes back is a queue we did not make."""
         self._forget()
@@ -105,10 +125,12 @@ class Follower:
         """What changed since the last tick that we did not do."""
         last = self._last
         if self._version is not None and status.version != self._version:
-            self._ours.clear()
-            self._version, self._genre = None, None
-            self._step_back("queue changed by the listener", now)
-            return
+            if last is None or not self._by_mpd(last, status):
+                self._ours.clear()
+                self._version, self._genre = None, None
+                self._step_back("queue changed by the listener", now)
+                return
+            self._version = status.version
         if last is None:
             return
         if last.state == "play" and status.state == "pause":
@@ -128,6 +150,16 @@ class Follower:
                 self.on_feedback(Feedback("played" if ended else "skipped", ours[1], ours[0]))
             if not ended:
                 self._step_back("skipped by the listener", now)
+
+    def _by_mpd(self, last: Status, status: Status) -> bool:
+        """Whether the queue changed since ``last`` only as MPD changes it by itself: the current
+        song retagged (a stream's new title), or consume mode removing the song that was current
+        (its end, or a skip: told apart below as for any song)."""
+        if status.songid is not None and (status.songid, status.length) == (last.songid, last.length):
+            return self.music.changed_since(last.version) == [(status.position, status.songid)]
+        if last.consume and last.songid is not None and status.length == last.length - 1:
+            return status.songid == last.next_songid and not self.music.holds(last.songid)
+        return False
 
     # --- one look -----------------------------------------------------------------------------
 
@@ -154,6 +186,8 @@ class Follower:
             self._stopped = False
         elif self._stopped:
             return "stopped by the listener"
+        if not self.daemon_online:
+            return DAEMON_OFFLINE
         if wanted is None:
             return "waiting for the daemon's state"
         held = now - wanted.since >= o.hold_s

@@ -40,6 +40,8 @@ class Status:
     version: int  # the queue's version: changes with every edit, ours or another client's
     length: int  # songs in the queue
     volume: int | None  # None: MPD has no mixer
+    consume: bool = False  # MPD removes each song from the queue as it finishes
+    next_songid: str | None = None  # what MPD plays after the current song
 
 
 def _client_class():
@@ -98,7 +100,21 @@ class Music:
             version=int(s.get("playlist", 0)),
             length=int(s.get("playlistlength", 0)),
             volume=volume if volume >= 0 else None,
+            consume=s.get("consume", "0") != "0",  # "1" or "oneshot"
+            next_songid=s.get("nextsongid"),
         )
+
+    def changed_since(self, version: int) -> list[tuple[int, str]]:
+        """(position, id) of each queue entry added, moved or retagged since queue ``version``."""
+        return [(int(c["cpos"]), str(c["id"])) for c in self._call("plchangesposid", version)]
+
+    def holds(self, songid: str) -> bool:
+        """Whether the queue still holds the song ``songid``."""
+        try:
+            self._call("playlistid", songid)
+        except MusicRefused:
+            return False
+        return True
 
     def current(self) -> dict:
         return self._call("currentsong")

@@ -1,7 +1,7 @@
-"""``moodcast play``: the daemon's ``.../state`` in, MPD driven by the Follower, ``.../player``,
-``.../feedback`` and the player's discovery out. MPD or the broker going away is waited out:
-MPD is reconnected with backoff, paho reconnects the broker and everything retained is published
-again."""
+"""``moodcast play``: the daemon's ``.../state`` and ``.../availability`` in, MPD driven by the
+Follower, ``.../player``, ``.../feedback`` and the player's discovery out. MPD or the broker going
+away is waited out: MPD is reconnected with backoff, paho reconnects the broker and everything
+retained is published again."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class Player:
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._latest: tuple[str | None, str | None] | None = None  # genre, emotion: only the newest counts
+        self._daemon_online = True  # no availability heard yet: a state alone is followed
         self._republish = threading.Event()
         self._mpd_ok = False
         self._mpd_error = ""
@@ -66,12 +67,26 @@ class Player:
             topic = f"{self.config.mqtt.discovery_prefix}/device/{self.config.device_id}_player/config"
             payload = player_discovery_payload(self.config.device_id, self.topics, self.config.mqtt.qos)
             client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1, retain=True)
+        # Availability first: the broker sends each subscription's retained message in order, so a
+        # daemon that is offline is known before its stale retained state arrives.
+        client.subscribe(self.topics.availability, 1)
         client.subscribe(self.topics.state, 1)
         self._republish.set()
 
     def _on_message(self, client, userdata, message) -> None:
+        if message.topic == self.topics.availability:
+            self._on_availability(message.payload)
+        else:
+            self._on_state(message.payload)
+
+    def _on_availability(self, payload: bytes) -> None:
+        if payload in (ONLINE.encode(), OFFLINE.encode()):
+            with self._lock:
+                self._daemon_online = payload == ONLINE.encode()
+
+    def _on_state(self, payload: bytes) -> None:
         try:
-            state = parse_json(message.payload, STATE_BYTES)
+            state = parse_json(payload, STATE_BYTES)
             genre, emotion = state["genre"], state["emotion"]
         except (ValueError, KeyError, TypeError):
             return
@@ -118,6 +133,8 @@ class Player:
         now = self.clock()
         with self._lock:
             latest, self._latest = self._latest, None
+            online = self._daemon_online
+        self.follower.daemon_available(online)  # first: a daemon back online sends its state after
         if latest is not None:
             self.follower.want(*latest, now)
         if not self._mpd_ok and now >= self._retry_at:
