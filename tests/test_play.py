@@ -283,6 +283,8 @@ def test_while_the_daemon_is_offline_the_music_is_left_alone(broker, music_serve
             since = player_said(rec, "p10", "daemon offline", since) and time.monotonic()
         assert {s["genre"] for s in listener.playlistinfo()} == {"Pop"} and listener.status()["state"] == "play"
         rec.publish("moodcast/p10/availability", "online", retain=True)
+        player_said(rec, "p10", "waiting for the daemon's state", time.monotonic())  # not the stale one
+        assert {s["genre"] for s in listener.playlistinfo()} == {"Pop"}
         rec.publish("moodcast/p10/state", state("metal", "angry"), retain=True)
         wait_until(lambda: any(s["genre"] == "Metal" for s in listener.playlistinfo()), what="metal queued")
     finally:
@@ -475,3 +477,30 @@ def test_a_tag_held_twice_is_one_name():
     """python-mpd2 gives a list for a tag a file holds more than once; .../player's track is a string."""
     assert track_name({"title": ["Intro", "Outro"], "artist": ["A", "B"], "file": "x.flac"}) == "A, B - Intro, Outro"
     assert track_name({"file": "http://radio.example/jazz"}) == "http://radio.example/jazz"
+
+
+class Queue(OneStream):
+    """Three songs of ours, and what MPD's plchangesposid answers for the next version."""
+
+    def __init__(self):
+        super().__init__()
+        self.changes: list[tuple[int, str]] = []
+
+    def play_now(self, files: list[str], fade_s: float) -> list[str]:
+        self.now = Status("play", "7", 0, 0.0, 0.0, self.now.version + 1, 3, None)
+        return ["7", "8", "9"]
+
+    def changed_since(self, version: int) -> list[tuple[int, str]]:
+        return self.changes
+
+
+def test_a_song_replaced_behind_the_current_one_is_the_listeners_even_with_the_same_length():
+    """Only the current song retagged is MPD's; the same length and current song are not enough."""
+    queue = Queue()
+    follower = Follower(PlayOptions(hold_s=0, step_back_s=60, targets={"jazz": OneStream.URL}), queue, print)
+    follower.want("jazz", "sad", 0.0)
+    assert follower.tick(1.0).reason == "following"
+    for changes, reason in (([(0, "7")], "following"), ([(2, "10")], "stepped back: queue changed by the listener")):
+        queue.changes = changes
+        queue.now = Status("play", "7", 0, 1.0, 0.0, queue.now.version + 1, 3, None)
+        assert follower.tick(2.0).reason == reason
