@@ -241,6 +241,7 @@ class Daemon:
             self._learned()
         else:
             PreferenceFile(self.config.learn.path()).remove()
+            self.publisher.clear_preferences()  # what a run with learning on left on the broker
 
     def _apply_feedback(self) -> None:
         """Learn from at most FEEDBACK_PER_TICK queued feedback messages, then save and publish the

@@ -341,6 +341,10 @@ class Publisher:
         """The learned preferences on ``.../preferences`` (retained)."""
         self._send(self.topics.preferences, payload, retain=True)
 
+    def clear_preferences(self) -> None:
+        """Remove the retained ``.../preferences`` (an empty retained message deletes it)."""
+        self._send(self.topics.preferences, "", retain=True)
+
     def publish_discovery(self) -> None:
         topic = f"{self.config.mqtt.discovery_prefix}/device/{self.device_id}/config"
         payload = discovery_payload(self.device_id, self.topics, self.config.mqtt.qos)

@@ -91,6 +91,7 @@ def test_a_reset_with_learning_off_removes_the_file(broker, tmp_path):
     learned.update(parse_feedback(SKIP.encode()))
     assert PreferenceFile(file).save(learned)
     rec = Recorder(broker.port)
+    rec.publish("moodcast/l2/preferences", json.dumps(learned.as_dict()), retain=True)  # a run with learning on
     args = ("--source", CLIP, "--loop", "--set", f"learn.file={file}", "--set", "learn.enabled=false")
     proc = start_daemon(broker.port, "l2", *args, log=tmp_path / "daemon.log")
     try:
@@ -102,7 +103,13 @@ def test_a_reset_with_learning_off_removes_the_file(broker, tmp_path):
             what="the reset acknowledged",
         ).json()
         assert ack["last_command"]["ok"] and not file.exists()
-        assert not rec.on("/l2/preferences")  # learning off publishes no preferences
+        rec.wait_for(lambda m: m.topic == "moodcast/l2/preferences" and not m.payload, what="the retained one cleared")
+        # A new subscriber: the broker sends retained messages subscription by subscription, so the
+        # config's arriving means no retained preferences came before it.
+        late = Recorder(broker.port, topics=("moodcast/l2/preferences", "moodcast/l2/config"))
+        late.wait_for(lambda m: m.topic == "moodcast/l2/config", what="the retained config")
+        assert not late.on("/l2/preferences")
+        late.close()
     finally:
         assert stop(proc) == 0
     rec.close()
