@@ -224,6 +224,10 @@ def test_the_recipe_configs_read():
     again = TrainConfig.from_file(REPO / "config" / "train-emotion-camera-2.toml")
     assert again.init == "runs/emotion-cam/best.keras" and again.teachers == camera.teachers
     assert camera.augment.noise > 0 and camera.augment.low_light > 0 and camera.augment.jpeg > 0
+    # The tried step 5 goes on from what ships, taught by step 3 and step 4 together, with more low light.
+    ensemble = TrainConfig.from_file(REPO / "config" / "train-emotion-camera-3.toml")
+    assert ensemble.init == "models/emotion.keras" and ensemble.teachers == (*camera.teachers, ensemble.init)
+    assert ensemble.augment.low_light > camera.augment.low_light
     gpu = TrainConfig.from_file(REPO / "config" / "train-emotion-gpu.toml")
     assert gpu.teacher_file.endswith("teachers.npz") and gpu.augment == camera.augment
 
