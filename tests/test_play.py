@@ -249,6 +249,9 @@ def test_a_streams_new_title_is_not_the_listeners_edit(broker, music_server, web
     listener = music_server.client()
     try:
         wait_until(lambda: listener.currentsong().get("file") == url, what="the stream playing")
+        # The decoder sets the stream's own title once it has read it: retagging before that would
+        # be overwritten by it (a busy machine is slow to start decoding).
+        wait_until(lambda: listener.currentsong().get("title") == "radio 0", what="the stream's own title")
         player_said(rec, "p9", "following")
         songid = listener.status()["songid"]
         for title in ("First song", "Second song"):
