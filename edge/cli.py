@@ -29,6 +29,19 @@ def load_config(args: argparse.Namespace, overrides: dict | None = None) -> cfg.
     return cfg.load(getattr(args, "config", None), cfg.merge(*sets, overrides or {}))
 
 
+MQTT_FLAGS = (("mqtt_host", "mqtt", "host"), ("mqtt_port", "mqtt", "port"), ("device_id", "mqtt", "device_id"))
+
+
+def flag_layer(args: argparse.Namespace, flags: tuple[tuple[str, str, str], ...]) -> dict[str, dict]:
+    """The config layer of the command-line flags given: ``(attribute, section, key)`` each."""
+    layer: dict[str, dict] = {}
+    for attribute, section, key in flags:
+        value = getattr(args, attribute)
+        if value is not None:
+            layer.setdefault(section, {})[key] = value
+    return layer
+
+
 def print_json_last(obj: dict) -> None:
     print(json.dumps(obj, separators=(",", ":")))
 
@@ -117,16 +130,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from edge.daemon import Ending, run_daemon
 
-    flags: dict[str, dict] = {}
-    for key, section, name in (
-        ("source", "source", "uri"),
-        ("mqtt_host", "mqtt", "host"),
-        ("mqtt_port", "mqtt", "port"),
-        ("device_id", "mqtt", "device_id"),
-    ):
-        value = getattr(args, key)
-        if value is not None:
-            flags.setdefault(section, {})[name] = value
+    flags = flag_layer(args, (("source", "source", "uri"), *MQTT_FLAGS))
     if args.loop:
         flags.setdefault("source", {})["loop"] = True
     config = load_config(args, flags)
@@ -141,17 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     from edge.player.service import run_player
 
-    flags: dict[str, dict] = {}
-    for key, section, name in (
-        ("mqtt_host", "mqtt", "host"),
-        ("mqtt_port", "mqtt", "port"),
-        ("device_id", "mqtt", "device_id"),
-        ("mpd_host", "play", "host"),
-        ("mpd_port", "play", "port"),
-    ):
-        value = getattr(args, key)
-        if value is not None:
-            flags.setdefault(section, {})[name] = value
+    flags = flag_layer(args, (*MQTT_FLAGS, ("mpd_host", "play", "host"), ("mpd_port", "play", "port")))
     run_player(load_config(args, flags))
     return 0
 

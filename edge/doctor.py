@@ -22,6 +22,7 @@ import numpy as np
 from edge.config import Config
 from edge.errors import MoodcastError
 from edge.paths import MODELS_DIR, REPO
+from edge.sources.picamera import NUMPY_REPAIR
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -263,9 +264,7 @@ def check_versions() -> list[Check]:
                 "picamera2",
                 FAIL,
                 f"imports with an error: {exc}",
-                f"picamera2 is built against the system's numpy, this venv has numpy {np.__version__}: "
-                "on Bookworm, .venv/bin/pip install -e '.[litert]' -c constraints/bookworm.txt "
-                "(README, Install on a Raspberry Pi)",
+                f"picamera2 is built against the system's numpy, this venv has numpy {np.__version__}: {NUMPY_REPAIR}",
             )
         )
     else:

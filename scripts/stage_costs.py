@@ -18,16 +18,13 @@ import numpy as np
 from compare_fer import letterbox
 
 from edge import config as cfg
+from edge.detectors.base import box_corners
 from edge.detectors.mtcnn import to_square
 from edge.detectors.refined import BlazeFaceOnet
 from edge.pipeline import Pipeline
 from edge.sources.images import IMAGE_SUFFIXES, read_image
 
 STAGES = ("letterbox", "blazeface", "decode", "rnet", "onet", "crops", "emotion", "pipeline")
-
-
-def corners(faces) -> np.ndarray:
-    return np.array([[f.box.x, f.box.y, f.box.x + f.box.w, f.box.y + f.box.h] for f in faces], np.float32)
 
 
 def main() -> int:
@@ -56,7 +53,7 @@ def main() -> int:
             t.append(time.perf_counter())
             kept = 0
             if proposals:
-                boxes, scores = detector.rnet.refine(frame, to_square(corners(proposals)))
+                boxes, scores = detector.rnet.refine(frame, to_square(box_corners([f.box for f in proposals])))
                 t.append(time.perf_counter())
                 if (scores >= floor).any():
                     detector.onet.refine(frame, to_square(boxes[scores >= floor]))

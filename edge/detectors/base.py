@@ -61,6 +61,11 @@ def corners(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:4]], axis=1)
 
 
+def box_corners(boxes: list[Box]) -> np.ndarray:
+    """``Box`` objects as rows x1, y1, x2, y2 ``(N, 4)``."""
+    return np.array([[b.x, b.y, b.x + b.w, b.y + b.h] for b in boxes], np.float32).reshape(-1, 4)
+
+
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU between boxes ``(N, 4)`` and ``(M, 4)`` given as x, y, w, h."""
     return overlap_matrix(corners(a), corners(b))

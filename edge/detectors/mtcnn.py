@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 import cv2
 import numpy as np
 
-from edge.detectors.base import Box, Face, overlap_matrix
+from edge.detectors.base import Box, Face, box_corners, overlap_matrix
 from edge.runtime import TFLiteModel, dequantize, quantize
 
 if TYPE_CHECKING:
@@ -144,8 +144,7 @@ def refine_boxes(rnet: RNet, onet: ONet, rgb: np.ndarray, boxes: list[Box], thre
     """R-Net then O-Net on square boxes around ``boxes``: the face each finds, or None."""
     if not boxes:
         return []
-    rows = np.array([[b.x, b.y, b.x + b.w, b.y + b.h] for b in boxes], np.float32)
-    moved, second = rnet.refine(rgb, to_square(rows))
+    moved, second = rnet.refine(rgb, to_square(box_corners(boxes)))
     refined, third, marks = onet.refine(rgb, to_square(moved))
     scores = (second + third) / 2
     return [as_face(refined[i], scores[i], marks[i]) if scores[i] >= threshold else None for i in range(len(boxes))]

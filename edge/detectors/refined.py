@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from edge.detectors.base import Box, Face
+from edge.detectors.base import Box, Face, box_corners
 from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
 from edge.detectors.mtcnn import ONet, RNet, as_face, refine_boxes, to_square
 from edge.runtime import TFLiteModel
@@ -85,7 +85,7 @@ class BlazeFaceOnet:
         proposals = self.proposer.detect(rgb)
         if not proposals:
             return []
-        boxes = np.array([[f.box.x, f.box.y, f.box.x + f.box.w, f.box.y + f.box.h] for f in proposals], np.float32)
+        boxes = box_corners([f.box for f in proposals])
         first = np.array([f.score for f in proposals], np.float32)
         boxes, second = self.rnet.refine(rgb, to_square(boxes))
         kept = second >= self.options.rnet_floor

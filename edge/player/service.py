@@ -80,9 +80,10 @@ class Player:
             self._on_state(message.payload)
 
     def _on_availability(self, payload: bytes) -> None:
-        if payload in (ONLINE.encode(), OFFLINE.encode()):
+        word = payload.decode(errors="replace")
+        if word in (ONLINE, OFFLINE):
             with self._lock:
-                self._daemon_online = payload == ONLINE.encode()
+                self._daemon_online = word == ONLINE
 
     def _on_state(self, payload: bytes) -> None:
         try:

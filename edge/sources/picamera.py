@@ -13,6 +13,9 @@ INSTALL_HINT = (
     "Picamera2 is not importable. On Raspberry Pi OS: sudo apt install python3-picamera2, "
     "then create the venv with --system-site-packages so it can see the apt package."
 )
+NUMPY_REPAIR = (
+    "on Bookworm: .venv/bin/pip install -e '.[litert]' -c constraints/bookworm.txt (README, Install on a Raspberry Pi)"
+)
 
 
 class Picamera2Source:
@@ -27,8 +30,7 @@ class Picamera2Source:
         except ValueError as exc:  # "numpy.dtype size changed": apt's picamera2 and this venv's numpy differ
             raise SourceError(
                 f"picamera2 does not import with this venv's numpy ({exc}): it is built against the "
-                "system's numpy; on Bookworm: .venv/bin/pip install -e '.[litert]' -c constraints/bookworm.txt "
-                "(README, Install on a Raspberry Pi); `moodcast doctor` shows both versions"
+                f"system's numpy; {NUMPY_REPAIR}; `moodcast doctor` shows both versions"
             ) from None
         self.camera, self.width, self.height = camera, width, height
         self._picam = None
