@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from convert.tflite_graph import load_graph
-from edge.detectors.blazeface import letterbox_geometry, shrink
-from edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.convert.tflite_graph import load_graph
+from moodcast.edge.detectors.blazeface import letterbox_geometry, shrink
+from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
 
 STRIDE = 32  # the network's coarsest feature map: input sides must be multiples of it
 

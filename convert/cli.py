@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from convert.detector import DETECTOR_MODES, Rebuild
-from convert.emotion import CALIBRATION_SAMPLES
-from convert.emotion import MODES as EMOTION_MODES
-from convert.unfold import UNFOLD_SAMPLES
+from moodcast.convert.detector import DETECTOR_MODES, Rebuild
+from moodcast.convert.emotion import CALIBRATION_SAMPLES
+from moodcast.convert.emotion import MODES as EMOTION_MODES
+from moodcast.convert.unfold import UNFOLD_SAMPLES
 
 DETECTOR_ARCHS = ("blazeface-short", "blazeface-full", "mtcnn")
 
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def convert_emotion_command(args: argparse.Namespace) -> int:
-    from convert.emotion import convert_emotion, robustness, write_card_data
+    from moodcast.convert.emotion import convert_emotion, robustness, write_card_data
 
     samples = args.samples or CALIBRATION_SAMPLES
     result = convert_emotion(args.model, args.calib[0], args.out, args.mode, samples, args.seed, args.quantizer)
@@ -77,7 +77,7 @@ def convert_emotion_command(args: argparse.Namespace) -> int:
 
 
 def convert_detector_command(args: argparse.Namespace) -> int:
-    from convert.detector import convert_detector
+    from moodcast.convert.detector import convert_detector
 
     samples = args.samples or Rebuild.samples
     rebuild = Rebuild(
@@ -89,7 +89,7 @@ def convert_detector_command(args: argparse.Namespace) -> int:
 
 
 def unfold_command(args: argparse.Namespace) -> int:
-    from convert.unfold import unfold_emotion
+    from moodcast.convert.unfold import unfold_emotion
 
     result = unfold_emotion(args.model, args.calib[0], args.out, args.samples or UNFOLD_SAMPLES, args.seed)
     print(

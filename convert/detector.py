@@ -16,9 +16,9 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from edge.detectors import DetectorOptions
-from edge.errors import ConfigError, MissingExtraError, ModelError
-from evaluation.detector import FDDB_ADJUST, detector_for_ap, evaluate_detector
+from moodcast.edge.detectors import DetectorOptions
+from moodcast.edge.errors import ConfigError, MissingExtraError, ModelError
+from moodcast.evaluation.detector import FDDB_ADJUST, detector_for_ap, evaluate_detector
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def convert_detector(
 
 def _rebuild_full(published: bytes, rebuild: Rebuild) -> tuple[bytes, str]:
     try:
-        from convert.blazeface import calibration_images, convert_blazeface, parse_size
+        from moodcast.convert.blazeface import calibration_images, convert_blazeface, parse_size
     except ImportError as exc:
         raise MissingExtraError("rebuilding BlazeFace", "train", exc.name or "tensorflow") from None
     width, height = parse_size(rebuild.input_size)
@@ -155,7 +155,7 @@ def _rebuild_full(published: bytes, rebuild: Rebuild) -> tuple[bytes, str]:
 
 
 def _convert_mtcnn(out_dir: Path, source_path: str | Path | None, eval_data: str | Path | None) -> Path:
-    from convert.mtcnn import convert_mtcnn, write_card
+    from moodcast.convert.mtcnn import convert_mtcnn, write_card
 
     files = convert_mtcnn(out_dir, source_path)
     extra = {}

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.tf import tensorflow
-from edge.emotion import EmotionOptions, predict_probabilities
-from edge.errors import ConfigError, MissingExtraError, ModelError
-from edge.labels import EMOTIONS
-from edge.runtime import TFLiteModel
-from evaluation.metrics import classification_report
-from training import data as fer
+from moodcast.convert.tf import tensorflow
+from moodcast.edge.emotion import EmotionOptions, predict_probabilities
+from moodcast.edge.errors import ConfigError, MissingExtraError, ModelError
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.runtime import TFLiteModel
+from moodcast.evaluation.metrics import classification_report
+from moodcast.training import data as fer
 
 MODES = ("int8", "int8-full", "float16", "dynamic")
 CALIBRATION_SAMPLES = 500  # crops drawn from the cleaned training split
@@ -108,7 +108,7 @@ def _int8_with_float_stem(tf, converter) -> bytes:
 
 def stem_nodes(content: bytes) -> list[str]:
     """Output tensor names of a TFLite graph's operators up to and including its first CONV_2D."""
-    from convert.tflite_graph import read_model
+    from moodcast.convert.tflite_graph import read_model
 
     model, ops = read_model(content)
     graph = model.subgraphs[0]
@@ -250,8 +250,8 @@ def input_card(model: TFLiteModel) -> dict:
 def robustness(model: str | Path, data: str | Path, seed: int = 0) -> dict:
     """The device's accuracy on degraded copies of the validation crops: ``moodcast eval emotion
     --degrade table`` (models/README.md's robustness table)."""
-    from evaluation.degrade import TABLE, Degradation
-    from training.evaluate import evaluate_emotion
+    from moodcast.evaluation.degrade import TABLE, Degradation
+    from moodcast.training.evaluate import evaluate_emotion
 
     result = evaluate_emotion(
         model, data, fer.default_validation_split(data), True, None, tuple(map(Degradation.parse, TABLE)), seed

@@ -13,8 +13,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from convert.tf import tensorflow
-from edge.errors import MissingExtraError, ModelError
+from moodcast.convert.tf import tensorflow
+from moodcast.edge.errors import MissingExtraError, ModelError
 
 SOURCE = {"package": "mtcnn", "version": "1.0.0", "licence": "MIT", "folder": "mtcnn/assets/weights"}
 NETS = ("pnet", "rnet", "onet")

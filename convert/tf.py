@@ -1,6 +1,6 @@
 """TensorFlow for the converters, or the error that names the extra to install."""
 
-from edge.errors import MissingExtraError
+from moodcast.edge.errors import MissingExtraError
 
 
 def tensorflow():

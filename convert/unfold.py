@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.tf import keras_module
-from edge.emotion import predict_probabilities
-from edge.errors import ModelError
-from edge.runtime import TFLiteModel, interpreter_class
-from training import data as fer
+from moodcast.convert.tf import keras_module
+from moodcast.edge.emotion import predict_probabilities
+from moodcast.edge.errors import ModelError
+from moodcast.edge.runtime import TFLiteModel, interpreter_class
+from moodcast.training import data as fer
 
 UNFOLD_SAMPLES = 4000  # cleaned training crops for the batch-norm statistics
 
@@ -109,7 +109,7 @@ def keras_from_tflite(keras, path: str | Path, calibration: np.ndarray, dropout:
     """The Keras model (``training.model.build_model``'s architecture) that the file was made from,
     as far as int8 kept it; ``calibration`` is ``(N, 48, 48)`` uint8 crops for the batch-norm
     statistics."""
-    from training.model import build_model
+    from moodcast.training.model import build_model
 
     layers = dequantized_layers(path)
     convs = [layer for layer in layers if layer.kernel.ndim == 4]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge.pipeline import FrameResult
+from moodcast.edge.pipeline import FrameResult
 
 COLOURS = {  # RGB
     "angry": (230, 57, 70),

@@ -1,7 +1,8 @@
 """HTTP API (Flask on the waitress WSGI server, the ``[api]`` extra): ``POST /v1/analyze`` and
 ``GET /healthz``.
 
-Loopback by default. Bad input gets a JSON error with 400/413/415, never a stack trace. waitress
+Loopback by default. Bad input gets a JSON error with 400/413/415, never a stack trace; only a body
+over api.max_body_mb is refused by waitress itself, in plain text (docs/http-api.md). waitress
 reads requests asynchronously (a slow client holds no worker thread), refuses a body over the
 limit from its Content-Length before reading it, and closes idle connections.
 """
@@ -9,13 +10,23 @@ limit from its Content-Length before reading it, and closes idle connections.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
-from edge.config import Config
-from edge.errors import MissingExtraError, SourceError
-from edge.pipeline import Pipeline
-from edge.sources.images import ImageTooLarge, decode
+from moodcast.edge.config import Config
+from moodcast.edge.errors import MissingExtraError, SourceError
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import ImageTooLarge, decode
 
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/bmp", "image/tiff", "image/webp", "application/octet-stream")
+# image/jpg is not registered, but clients send it.
+IMAGE_TYPES = (
+    "image/jpeg",
+    "image/jpg",
+    "image/png",
+    "image/bmp",
+    "image/tiff",
+    "image/webp",
+    "application/octet-stream",
+)
 
 
 def create_app(config: Config, pipeline: Pipeline | None = None):
@@ -76,14 +87,24 @@ def create_app(config: Config, pipeline: Pipeline | None = None):
     return app
 
 
-def serve(config: Config, host: str, port: int, threads: int = 4, channel_timeout_s: int = 30) -> None:
-    """Serve the API with waitress until interrupted; inference runs one request at a time."""
+def serve(
+    config: Config,
+    host: str,
+    port: int,
+    threads: int = 4,
+    channel_timeout_s: int = 30,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Serve the API with waitress until interrupted; inference runs one request at a time. The
+    address is announced once the app is built: a missing extra fails before anything is said."""
     try:
         import waitress
     except ImportError as exc:
         raise MissingExtraError("moodcast serve", "api", exc.name or "waitress") from None
+    app = create_app(config)
+    announce(f"moodcast API on http://{host}:{port} (POST /v1/analyze, GET /healthz)")
     waitress.serve(
-        create_app(config),
+        app,
         host=host,
         port=port,
         threads=threads,

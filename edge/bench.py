@@ -13,11 +13,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.config import Config
-from edge.errors import SourceError
-from edge.framecap import FrameCap
-from edge.pipeline import WORK_COUNTS, Pipeline
-from edge.sources.images import IMAGE_SUFFIXES, decode_image
+from moodcast.edge.config import Config
+from moodcast.edge.errors import SourceError
+from moodcast.edge.framecap import FrameCap
+from moodcast.edge.pipeline import WORK_COUNTS, Pipeline
+from moodcast.edge.sources.images import IMAGE_SUFFIXES, decode_image
 
 STAGES = ("decode", "motion", "detect", "classify", "recommend")
 

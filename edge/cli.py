@@ -12,9 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from edge import config as cfg
-from edge.errors import SourceError
-from edge.paths import SAMPLES_DIR
+from moodcast.edge import config as cfg
+from moodcast.edge.errors import SourceError
+from moodcast.edge.paths import SAMPLES_DIR
 
 
 def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -49,15 +49,22 @@ def print_json_last(obj: dict) -> None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     import cv2
 
-    from edge.annotate import draw
-    from edge.pipeline import Pipeline
-    from edge.sources.images import decode, read_bytes
+    from moodcast.edge.annotate import draw
+    from moodcast.edge.pipeline import Pipeline
+    from moodcast.edge.sources.images import IMAGE_SUFFIXES, decode, read_bytes
 
     config = load_config(args)
     pipeline = Pipeline.from_config(config, still=True)
     limits = (config.source.max_image_pixels, config.source.max_image_side)
     results, failed = [], 0
-    for image in args.images:
+    images = []
+    for given in map(Path, args.images):  # a folder stands for the images in it, by name
+        found = sorted(p for p in given.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if given.is_dir() else [given]
+        if not found:
+            print(f"error: {given}: no images in this folder ({', '.join(IMAGE_SUFFIXES)})", file=sys.stderr)
+            failed += 1
+        images += found
+    for image in images:
         try:
             decoded = decode(read_bytes(image), str(image), *limits)
         except SourceError as exc:
@@ -92,7 +99,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from edge.bench import run_bench, run_video_bench
+    from moodcast.edge.bench import run_bench, run_video_bench
 
     config = load_config(args, {"runtime": {"threads": args.threads}} if args.threads else None)
     if args.video:
@@ -106,18 +113,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from edge.api import serve
+    from moodcast.edge.api import serve
 
     config = load_config(args)
     host = args.host or config.api.host
     port = args.port or config.api.port
-    print(f"moodcast API on http://{host}:{port} (POST /v1/analyze, GET /healthz)", flush=True)
-    serve(config, host, port)
+    serve(config, host, port, announce=lambda line: print(line, flush=True))
     return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from edge.doctor import as_dict, format_checks, run_checks
+    from moodcast.edge.doctor import as_dict, format_checks, run_checks
 
     checks = run_checks(load_config(args), broker=not args.no_broker, source=not args.no_source)
     print(format_checks(checks))
@@ -128,7 +134,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from edge.daemon import Ending, run_daemon
+    from moodcast.edge.daemon import Ending, run_daemon
 
     flags = flag_layer(args, (("source", "source", "uri"), *MQTT_FLAGS))
     if args.loop:
@@ -143,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from edge.player.service import run_player
+    from moodcast.edge.player.service import run_player
 
     flags = flag_layer(args, (*MQTT_FLAGS, ("mpd_host", "play", "host"), ("mpd_port", "play", "port")))
     run_player(load_config(args, flags))
@@ -172,7 +178,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_play)
 
     p = with_config(sub.add_parser("analyze", help="faces, emotions and a genre for images"))
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="+", help="image files, or folders of them")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     p.add_argument("--annotate", metavar="OUT_DIR", help="write a PNG with boxes and labels per image")
     p.set_defaults(func=cmd_analyze)

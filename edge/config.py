@@ -17,17 +17,17 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.detectors import DetectorOptions
-from edge.emotion import EmotionOptions
-from edge.errors import ConfigError
-from edge.motion import MotionOptions
-from edge.parsing import parse_bool
-from edge.player.options import PlayOptions
-from edge.preferences import LearnOptions
-from edge.recommend import RecommendOptions
-from edge.scene import SceneOptions
-from edge.sources.base import SourceOptions
-from edge.tracker import TrackingOptions
+from moodcast.edge.detectors import DetectorOptions
+from moodcast.edge.emotion import EmotionOptions
+from moodcast.edge.errors import ConfigError
+from moodcast.edge.motion import MotionOptions
+from moodcast.edge.parsing import parse_bool
+from moodcast.edge.player.options import PlayOptions
+from moodcast.edge.preferences import LearnOptions
+from moodcast.edge.recommend import RecommendOptions
+from moodcast.edge.scene import SceneOptions
+from moodcast.edge.sources.base import SourceOptions
+from moodcast.edge.tracker import TrackingOptions
 
 __all__ = ["Config", "ConfigError", "load", "merge", "parse_assignment"]
 

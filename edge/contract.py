@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from edge import __version__
-from edge.parsing import parse_bool
-from edge.pipeline import FrameResult
-from edge.recommend import STRATEGIES, check_strategy
-from edge.scene import Scene
+from moodcast.edge import __version__
+from moodcast.edge.parsing import parse_bool
+from moodcast.edge.pipeline import FrameResult
+from moodcast.edge.recommend import STRATEGIES, check_strategy
+from moodcast.edge.scene import Scene
 
 ONLINE, OFFLINE = "online", "offline"
 COMMANDS = ("strategy", "enabled", "preferences")

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from edge.config import Config
-from edge.contract import faces_payload, iso_now, state_payload
-from edge.framecap import FrameCap
-from edge.mqtt import Command, Publisher
-from edge.pipeline import WORK_COUNTS, FrameResult, Pipeline
-from edge.preferences import Feedback, PreferenceFile, Preferences
-from edge.sources import ResilientSource, open_source
-from edge.sources.base import FrameSource, SourceError
+from moodcast.edge.config import Config
+from moodcast.edge.contract import faces_payload, iso_now, state_payload
+from moodcast.edge.framecap import FrameCap
+from moodcast.edge.mqtt import Command, Publisher
+from moodcast.edge.pipeline import WORK_COUNTS, FrameResult, Pipeline
+from moodcast.edge.preferences import Feedback, PreferenceFile, Preferences
+from moodcast.edge.sources import ResilientSource, open_source
+from moodcast.edge.sources.base import FrameSource, SourceError
 
 log = logging.getLogger("moodcast")
 

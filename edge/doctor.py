@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.config import Config
-from edge.errors import MoodcastError
-from edge.paths import MODELS_DIR, REPO
-from edge.sources.picamera import NUMPY_REPAIR
+from moodcast.edge.config import Config
+from moodcast.edge.errors import MoodcastError
+from moodcast.edge.install import add_extra_command
+from moodcast.edge.paths import MODELS_DIR
+from moodcast.edge.sources.picamera import numpy_repair
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -50,23 +51,25 @@ def shipped_hashes() -> dict[str, str]:
 
 
 def check_runtime() -> Check:
-    from edge.runtime import RUNTIMES, interpreter_class
+    from moodcast.edge.runtime import RUNTIMES, interpreter_class
 
     try:
         name, _ = interpreter_class()
-    except MoodcastError as exc:
-        return Check("runtime", FAIL, str(exc), "pip install ai-edge-litert")
+    except MoodcastError:
+        return Check("runtime", FAIL, "no TFLite runtime is installed", add_extra_command("litert"))
     dist = {"ai_edge_litert": "ai-edge-litert", "tflite_runtime": "tflite-runtime", "tensorflow": "tensorflow"}[name]
     version = importlib.metadata.version(dist)
     if name != RUNTIMES[0]:
-        return Check("runtime", WARN, f"{dist} {version}", "pip install ai-edge-litert (about 9x faster int8 here)")
+        fix = f"{add_extra_command('litert')} (about 9x faster int8 than tflite-runtime)"
+        return Check("runtime", WARN, f"{dist} {version}", fix)
     return Check("runtime", OK, f"{dist} {version}")
 
 
-def check_models(config: Config) -> list[Check]:
-    """Each model the config uses: it loads in its stage, and its bytes are the shipped ones."""
-    from edge.detectors import create_detector
-    from edge.emotion import EmotionClassifier
+def check_models(config: Config, runtime: bool = True) -> list[Check]:
+    """Each model the config uses: it loads in its stage (when a runtime is there to load it: a
+    missing runtime is its own one failure), and its bytes are the shipped ones."""
+    from moodcast.edge.detectors import create_detector
+    from moodcast.edge.emotion import EmotionClassifier
 
     known = shipped_hashes()
     checks = []
@@ -75,37 +78,45 @@ def check_models(config: Config) -> list[Check]:
         ("emotion model", [Path(config.emotion.model)], lambda: EmotionClassifier(config.emotion)),
     ]
     for name, files, load in stages:
-        try:
-            load()
-        except MoodcastError as exc:
-            checks.append(Check(name, FAIL, str(exc), "reinstall the shipped models (git checkout models/)"))
+        missing = [path for path in files if not path.is_file()]
+        if missing:
+            checks.append(
+                Check(name, FAIL, f"{missing[0]}: model file not found", "set the model path, or reinstall moodcast")
+            )
             continue
+        try:
+            if runtime:
+                load()
+        except MoodcastError as exc:
+            checks.append(Check(name, FAIL, str(exc), "a model of your own: check it; else reinstall moodcast"))
+            continue
+        loaded = "loads" if runtime else "not loaded (no runtime)"
         for path in files:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if path.name not in known:
-                checks.append(Check(f"{name} {path.name}", WARN, f"sha256 {digest[:12]}..., no model card"))
+                checks.append(Check(f"{name} {path.name}", WARN, f"{loaded}; sha256 {digest[:12]}..., no model card"))
             elif known[path.name] != digest:
                 checks.append(
                     Check(
                         f"{name} {path.name}",
                         WARN,
                         f"sha256 {digest[:12]}... is not the card's {known[path.name][:12]}...",
-                        "a model of your own is fine; else restore it: git checkout models/",
+                        "a model of your own is fine; else reinstall moodcast",
                     )
                 )
             else:
-                checks.append(Check(f"{name} {path.name}", OK, "loads; sha256 matches its card"))
+                checks.append(Check(f"{name} {path.name}", OK, f"{loaded}; sha256 matches its card"))
     return checks
 
 
 def check_source(config: Config, frames: int = 10, timeout_s: float = 10.0) -> Check:
     """The configured source opened and a few frames read: size, rate, exposure."""
-    from edge.sources import open_source
+    from moodcast.edge.sources import open_source
 
     try:
         source = open_source(config.source)
     except MoodcastError as exc:
-        return Check("source", FAIL, str(exc), "set [source] uri (README: Configuration)")
+        return Check("source", FAIL, str(exc), "set [source] uri (docs/configuration.md)")
     got, started = [], time.monotonic()
     try:
         for frame in source.frames():
@@ -133,7 +144,7 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
     """Connect as the daemon would (auth, TLS), publish and receive on a topic of our own, and
     look for Home Assistant's retained status."""
 
-    from edge.mqtt import make_client
+    from moodcast.edge.mqtt import make_client
 
     m = config.mqtt
     where = f"{m.host}:{m.port}"
@@ -195,7 +206,7 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
 
 
 def check_system() -> list[Check]:
-    from edge.daemon import cpu_temperature
+    from moodcast.edge.daemon import cpu_temperature
 
     checks = []
     temp = cpu_temperature()
@@ -214,7 +225,7 @@ def check_system() -> list[Check]:
                 "a better power supply or cooling" if throttled else "",
             )
         )
-    free_gb = shutil.disk_usage(REPO).free / 1e9
+    free_gb = shutil.disk_usage(MODELS_DIR).free / 1e9  # the SD card moodcast and its state live on
     checks.append(Check("disk", WARN if free_gb < 0.5 else OK, f"{free_gb:.1f} GB free", "free some space"))
     available = next(
         (
@@ -237,7 +248,7 @@ def check_system() -> list[Check]:
                 "service",
                 OK if state == "active" else WARN,
                 f"moodcast.service is {state}",
-                "" if state == "active" else "sudo systemctl enable --now moodcast (README)",
+                "" if state == "active" else "sudo systemctl enable --now moodcast (docs/install-pi.md)",
             )
         )
     return checks
@@ -264,7 +275,7 @@ def check_versions() -> list[Check]:
                 "picamera2",
                 FAIL,
                 f"imports with an error: {exc}",
-                f"picamera2 is built against the system's numpy, this venv has numpy {np.__version__}: {NUMPY_REPAIR}",
+                f"picamera2 is built against the system's numpy, this venv has {np.__version__}: {numpy_repair()}",
             )
         )
     else:
@@ -273,7 +284,8 @@ def check_versions() -> list[Check]:
 
 
 def run_checks(config: Config, broker: bool = True, source: bool = True) -> list[Check]:
-    checks = [check_runtime(), *check_models(config)]
+    runtime = check_runtime()
+    checks = [runtime, *check_models(config, runtime=runtime.status != FAIL)]
     if source:
         checks.append(check_source(config))
     if broker:

@@ -8,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.detectors.base import Box, Face
-from edge.errors import ConfigError, ModelError
-from edge.labels import EMOTIONS, probabilities_dict
-from edge.paths import MODELS_DIR
-from edge.runtime import TFLiteModel, dequantize, quantize
+from moodcast.edge.detectors.base import Box, Face
+from moodcast.edge.errors import ConfigError, ModelError
+from moodcast.edge.labels import EMOTIONS, probabilities_dict
+from moodcast.edge.paths import MODELS_DIR
+from moodcast.edge.runtime import TFLiteModel, dequantize, quantize
 
 
 @dataclass(frozen=True)

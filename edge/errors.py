@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from moodcast.edge.install import add_extra_command
+
 
 class MoodcastError(Exception):
     """Base of every error moodcast reports to its user (exit code 1 unless a subclass says)."""
@@ -24,9 +26,10 @@ class DatasetError(MoodcastError, ValueError):
 
 
 class MissingExtraError(MoodcastError, ImportError):
-    """A command needs an optional part that is not installed; the message names the extra."""
+    """A command needs an optional part that is not installed; the message names the extra and the
+    command that installs it into this moodcast (an editable checkout or a wheel)."""
 
     def __init__(self, what: str, extra: str, missing: str = ""):
         because = f" ({missing} is missing)" if missing else ""
-        super().__init__(f"{what} needs the [{extra}] extra{because}: pip install 'moodcast[{extra}]'")
+        super().__init__(f"{what} needs the [{extra}] extra{because}: {add_extra_command(extra)}")
         self.extra = extra

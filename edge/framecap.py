@@ -3,8 +3,8 @@ view and nothing moves. The daemon and ``moodcast bench --video`` decide with th
 
 from __future__ import annotations
 
-from edge.pipeline import FrameResult
-from edge.sources.base import SourceOptions
+from moodcast.edge.pipeline import FrameResult
+from moodcast.edge.sources.base import SourceOptions
 
 
 def idle(result: FrameResult | None) -> bool:

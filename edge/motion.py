@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.errors import ConfigError
+from moodcast.edge.errors import ConfigError
 
 
 @dataclass(frozen=True)

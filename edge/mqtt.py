@@ -23,11 +23,11 @@ from typing import Generic, TypeVar
 
 import paho.mqtt.client as mqtt
 
-from edge.config import Config
-from edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, discovery_payload, parse_command
-from edge.errors import ConfigError
-from edge.parsing import parse_json
-from edge.preferences import Feedback, parse_feedback
+from moodcast.edge.config import Config
+from moodcast.edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, discovery_payload, parse_command
+from moodcast.edge.errors import ConfigError
+from moodcast.edge.parsing import parse_json
+from moodcast.edge.preferences import Feedback, parse_feedback
 
 log = logging.getLogger("moodcast.mqtt")
 

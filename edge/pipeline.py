@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.config import Config
-from edge.detectors import Face, FaceDetector, create_detector
-from edge.emotion import Emotion, EmotionClassifier
-from edge.motion import MotionDetector
-from edge.recommend import GenreRecommender, Recommendation
-from edge.scene import Scene, SceneFace, SceneTracker
-from edge.tracker import FaceTracker, Step
+from moodcast.edge.config import Config
+from moodcast.edge.detectors import Face, FaceDetector, create_detector
+from moodcast.edge.emotion import Emotion, EmotionClassifier
+from moodcast.edge.motion import MotionDetector
+from moodcast.edge.recommend import GenreRecommender, Recommendation
+from moodcast.edge.scene import Scene, SceneFace, SceneTracker
+from moodcast.edge.tracker import FaceTracker, Step
 
 
 @dataclass(frozen=True)

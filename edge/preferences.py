@@ -29,11 +29,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.errors import ConfigError
-from edge.labels import EMOTIONS
-from edge.parsing import parse_json
-from edge.recommend import RecommendOptions
-from edge.scene import CIRCUMPLEX
+from moodcast.edge.errors import ConfigError
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.parsing import parse_json
+from moodcast.edge.recommend import RecommendOptions
+from moodcast.edge.scene import CIRCUMPLEX
 
 log = logging.getLogger("moodcast.preferences")
 

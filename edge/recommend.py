@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edge.errors import ConfigError
-from edge.labels import EMOTIONS
-from edge.scene import Scene
+from moodcast.edge.errors import ConfigError
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.scene import Scene
 
 if TYPE_CHECKING:
-    from edge.preferences import Preferences
+    from moodcast.edge.preferences import Preferences
 
 # (valence, arousal) of each genre, placed on the same circumplex as the emotions.
 DEFAULT_GENRES: dict[str, tuple[float, float]] = {

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.errors import ModelError
+from moodcast.edge.errors import ModelError
+from moodcast.edge.install import add_extra_command
 
 __all__ = ["RUNTIMES", "ModelError", "TFLiteModel", "TensorSpec", "dequantize", "quantize"]
 
@@ -50,8 +51,8 @@ def interpreter_class(prefer: str | None = None) -> tuple[str, Any]:
         except ImportError:
             continue
     raise ModelError(
-        "no TFLite runtime is installed: pip install ai-edge-litert "
-        "(or tflite-runtime==2.14 on Python <= 3.11 with numpy<2)"
+        f"no TFLite runtime is installed: {add_extra_command('litert')} "
+        "(or the [tflite] extra, tflite-runtime 2.14, on Python <= 3.11 with numpy<2)"
     )
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.errors import ConfigError
-from edge.labels import EMOTIONS, probabilities_dict
+from moodcast.edge.errors import ConfigError
+from moodcast.edge.labels import EMOTIONS, probabilities_dict
 
 # Circumplex coordinates (valence, arousal) of each emotion, after Russell (1980) and the
 # placements commonly used for FER classes; neutral sits at the origin.

@@ -7,13 +7,13 @@ import argparse
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
-from edge.cli import load_config, print_json_last, with_config
-from edge.detectors import BACKENDS
-from evaluation.degrade import KINDS
+from moodcast.edge.cli import load_config, print_json_last, with_config
+from moodcast.edge.detectors import BACKENDS
+from moodcast.evaluation.degrade import KINDS
 
 
 def eval_detector(args: argparse.Namespace) -> int:
-    from evaluation.detector import FDDB_ADJUST, evaluate_detector
+    from moodcast.evaluation.detector import FDDB_ADJUST, evaluate_detector
 
     config = load_config(args)
     options = config.detector
@@ -35,8 +35,8 @@ def eval_detector(args: argparse.Namespace) -> int:
 
 
 def eval_pipeline(args: argparse.Namespace) -> int:
-    from edge.pipeline import Pipeline
-    from evaluation.pipeline import evaluate_pipeline
+    from moodcast.edge.pipeline import Pipeline
+    from moodcast.evaluation.pipeline import evaluate_pipeline
 
     report = evaluate_pipeline(args.data, Pipeline.from_config(load_config(args), still=True))
     print(

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.errors import ConfigError
+from moodcast.edge.errors import ConfigError
+
+
+def _grey(images: np.ndarray) -> np.ndarray:
+    """Back inside 0-255: filters and warps overshoot by rounding (OpenCV 5 gives 255.00002)."""
+    return np.clip(images, 0, 255, out=images)
 
 
 def noise(images: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -39,7 +44,7 @@ def jpeg(images: np.ndarray, quality: float, rng: np.random.Generator | None = N
 
 def blur(images: np.ndarray, sigma: float, rng: np.random.Generator | None = None) -> np.ndarray:
     """Gaussian blur of ``sigma`` pixels (focus)."""
-    return np.stack([cv2.GaussianBlur(i.astype(np.float32), (0, 0), sigma) for i in images])
+    return _grey(np.stack([cv2.GaussianBlur(i.astype(np.float32), (0, 0), sigma) for i in images]))
 
 
 def motion_blur(images: np.ndarray, length: float, rng: np.random.Generator) -> np.ndarray:
@@ -52,7 +57,7 @@ def motion_blur(images: np.ndarray, length: float, rng: np.random.Generator) -> 
         turn = cv2.getRotationMatrix2D((size / 2 - 0.5, size / 2 - 0.5), rng.uniform(0, 180), 1.0)
         kernel = cv2.warpAffine(kernel, turn, (size, size))
         out[i] = cv2.filter2D(img.astype(np.float32), -1, kernel / max(kernel.sum(), 1e-6))
-    return out
+    return _grey(out)
 
 
 def low_light(images: np.ndarray, gamma: float, gain: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -71,17 +76,19 @@ def rotate(images: np.ndarray, degrees: float, rng: np.random.Generator) -> np.n
     h, w = images.shape[1:3]
     centre = (w / 2 - 0.5, h / 2 - 0.5)
     signs = rng.choice((-1.0, 1.0), len(images))
-    return np.stack(
-        [
-            cv2.warpAffine(
-                img.astype(np.float32),
-                cv2.getRotationMatrix2D(centre, s * degrees, 1.0),
-                (w, h),
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REFLECT_101,
-            )
-            for img, s in zip(images, signs, strict=True)
-        ]
+    return _grey(
+        np.stack(
+            [
+                cv2.warpAffine(
+                    img.astype(np.float32),
+                    cv2.getRotationMatrix2D(centre, s * degrees, 1.0),
+                    (w, h),
+                    flags=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REFLECT_101,
+                )
+                for img, s in zip(images, signs, strict=True)
+            ]
+        )
     )
 
 
@@ -89,15 +96,17 @@ def low_resolution(images: np.ndarray, side: float, rng: np.random.Generator | N
     """Down to ``side`` pixels and back up: a face far from the camera."""
     h, w = images.shape[1:3]
     small = max(int(round(side)), 2)
-    return np.stack(
-        [
-            cv2.resize(
-                cv2.resize(i.astype(np.float32), (small, small), interpolation=cv2.INTER_AREA),
-                (w, h),
-                interpolation=cv2.INTER_LINEAR,
-            )
-            for i in images
-        ]
+    return _grey(
+        np.stack(
+            [
+                cv2.resize(
+                    cv2.resize(i.astype(np.float32), (small, small), interpolation=cv2.INTER_AREA),
+                    (w, h),
+                    interpolation=cv2.INTER_LINEAR,
+                )
+                for i in images
+            ]
+        )
     )
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.detectors import DetectorOptions, FaceDetector, create_detector
-from edge.errors import DatasetError
-from edge.sources.images import read_image
-from evaluation.detection import BoxAdjust, score_detections
+from moodcast.edge.detectors import DetectorOptions, FaceDetector, create_detector
+from moodcast.edge.errors import DatasetError
+from moodcast.edge.sources.images import read_image
+from moodcast.evaluation.detection import BoxAdjust, score_detections
 
 # How each detector's boxes map onto FDDB's ellipse-derived boxes (forehead included): median
 # ratios over matched faces of faces-dev, from scripts/fit_box_adjust.py (which also reports the

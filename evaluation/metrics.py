@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.labels import EMOTIONS
+from moodcast.edge.labels import EMOTIONS
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import DatasetError
-from edge.labels import EMOTIONS
-from edge.pipeline import Pipeline
-from edge.sources.images import IMAGE_SUFFIXES, read_image
-from evaluation.metrics import ClassificationReport, classification_report
+from moodcast.edge.errors import DatasetError
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.evaluation.metrics import ClassificationReport, classification_report
 
 NO_FACE = -1  # the prediction for a photo where no face was found
 

@@ -13,9 +13,9 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from edge import cli as device
-from edge.errors import ConfigError, MissingExtraError, MoodcastError
-from evaluation import cli as evaluation
+from moodcast.edge import cli as device
+from moodcast.edge.errors import ConfigError, MissingExtraError, MoodcastError
+from moodcast.evaluation import cli as evaluation
 
 DESCRIPTION = "facial expression -> music genre, on the device, published over MQTT"
 EXIT_ERROR, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 130
@@ -23,8 +23,8 @@ EXIT_ERROR, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 130
 # Workstation subcommands: module with main(argv), the extra it needs, the help line. Each parses its
 # own arguments (``moodcast train --help``).
 WORKSTATION = {
-    "train": ("training.cli", "train", "train the emotion model (needs the [train] extra)"),
-    "convert": ("convert.cli", "train", "produce quantized TFLite models (needs the [train] extra)"),
+    "train": ("moodcast.training.cli", "train", "train the emotion model (needs the [train] extra)"),
+    "convert": ("moodcast.convert.cli", "train", "produce quantized TFLite models (needs the [train] extra)"),
 }
 # Top-level packages of the extras, to name the extra when one is missing.
 EXTRA_OF = {
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moodcast", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     device.add_commands(sub)
-    evaluation.add_command(sub, lazy("training.cli", "eval_emotion", "moodcast eval emotion"))
+    evaluation.add_command(sub, lazy("moodcast.training.cli", "eval_emotion", "moodcast eval emotion"))
     for name, (_, _, help_line) in WORKSTATION.items():
         sub.add_parser(name, help=help_line, add_help=False)
     return parser

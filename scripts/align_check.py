@@ -19,12 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.config import Config
-from edge.emotion import EmotionClassifier, EmotionOptions
-from edge.labels import EMOTIONS
-from edge.pipeline import Pipeline
-from edge.sources.images import IMAGE_SUFFIXES, read_image
-from evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
+from moodcast.edge.config import Config
+from moodcast.edge.emotion import EmotionClassifier, EmotionOptions
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
 
 
 def turned(rgb: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:

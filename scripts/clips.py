@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.paths import SAMPLES_DIR
+from moodcast.edge.paths import SAMPLES_DIR
 
 SIZE = (640, 480)
 FPS = 10.0

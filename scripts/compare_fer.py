@@ -26,14 +26,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from checkout import REPO
 
-from edge import config as cfg
-from edge.detectors.blazeface import letterbox_geometry
-from edge.labels import EMOTIONS
-from edge.paths import REPO, SAMPLES_DIR
-from edge.pipeline import Pipeline
-from edge.sources.images import IMAGE_SUFFIXES, read_image
-from evaluation.pipeline import NO_FACE, labelled_photos, largest_face_label, score_with_misses
+from moodcast.edge import config as cfg
+from moodcast.edge.detectors.blazeface import letterbox_geometry
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, largest_face_label, score_with_misses
 
 
 def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:

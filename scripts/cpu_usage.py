@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import clips
+from checkout import REPO
 from localbroker import Broker
-
-from edge.paths import REPO
 
 BASELINE = "full pipeline every frame"
 CONFIGS = {

@@ -16,9 +16,9 @@ import argparse
 import cv2
 import numpy as np
 
-from evaluation.degrade import Degradation
-from training import data as fer
-from training.evaluate import predict
+from moodcast.evaluation.degrade import Degradation
+from moodcast.training import data as fer
+from moodcast.training.evaluate import predict
 
 METHODS = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "nearest": cv2.INTER_NEAREST}
 CONDITIONS = ("none", "noise:10", "noise:20", "jpeg:30", "night:1", "blur:2")

@@ -10,14 +10,14 @@ import argparse
 import itertools
 
 import numpy as np
+from checkout import REPO
 
-from edge.config import Config
-from edge.emotion import EmotionClassifier, EmotionOptions
-from edge.labels import EMOTIONS
-from edge.paths import REPO
-from edge.pipeline import Pipeline
-from edge.sources.images import read_image
-from evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
+from moodcast.edge.config import Config
+from moodcast.edge.emotion import EmotionClassifier, EmotionOptions
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import read_image
+from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
 
 
 def main() -> None:

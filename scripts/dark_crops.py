@@ -14,9 +14,9 @@ import argparse
 
 import numpy as np
 
-from evaluation.degrade import Degradation
-from training import data as fer
-from training.evaluate import predict
+from moodcast.evaluation.degrade import Degradation
+from moodcast.training import data as fer
+from moodcast.training.evaluate import predict
 
 
 def brighten(crops: np.ndarray, threshold: float, target: float) -> np.ndarray:

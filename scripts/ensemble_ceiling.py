@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from checkout import REPO
 
-from edge.paths import REPO
-from training import data as fer
-from training.train import import_keras, teacher_targets
+from moodcast.training import data as fer
+from moodcast.training.train import import_keras, teacher_targets
 
 DATA = REPO.parent / "shared" / "data" / "fer2013"
 

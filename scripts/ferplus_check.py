@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from checkout import REPO
 
-from edge.paths import REPO
-from training import data as fer
-from training.evaluate import predict
+from moodcast.training import data as fer
+from moodcast.training.evaluate import predict
 
 DATA = REPO.parent / "shared" / "data" / "fer2013"
 

@@ -15,13 +15,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+from checkout import REPO
 
-from edge.detectors import BACKENDS, DetectorOptions
-from edge.detectors.base import iou_matrix
-from edge.paths import REPO
-from edge.sources.images import read_image
-from evaluation.detection import BoxAdjust, score_detections
-from evaluation.detector import detector_for_ap, read_annotations
+from moodcast.edge.detectors import BACKENDS, DetectorOptions
+from moodcast.edge.detectors.base import iou_matrix
+from moodcast.edge.sources.images import read_image
+from moodcast.evaluation.detection import BoxAdjust, score_detections
+from moodcast.evaluation.detector import detector_for_ap, read_annotations
 
 
 def fit(records) -> BoxAdjust:

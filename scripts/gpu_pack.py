@@ -3,7 +3,7 @@
 import sys
 import time
 
-from training.pack import write_pack
+from moodcast.training.pack import write_pack
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:

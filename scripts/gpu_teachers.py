@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.pack import read_pack
+from moodcast.training.pack import read_pack
 
 # ---------------------------------------------------------------------------------------------
 # Models: ResNets for 48 px grey crops (3x3 stem, no early pooling: 48 -> 24 -> 12 -> 6) and a VGG.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The aarch64 check (README "Install on a Raspberry Pi"): arm64 Debian Bookworm (Python 3.11) and
-# Trixie (3.13) roots run through qemu-aarch64-static, moodcast installed in them the way the README
+# The aarch64 check (docs/install-pi.md): arm64 Debian Bookworm (Python 3.11) and
+# Trixie (3.13) roots run through qemu-aarch64-static, moodcast installed in them the way docs/install-pi.md
 # says, `moodcast analyze --json` on the sample photo and FER2013 validation crops compared with the
-# x86-64 run of the same commit; also the tflite-runtime 2.14 fallback (Bookworm), the README's apt
+# x86-64 run of the same commit; also the tflite-runtime 2.14 fallback (Bookworm), docs/install-pi.md's apt
 # packages on Debian arm64, and the numpy ABI between apt's packages and the venv.
 #
 # Run as root on a Debian/Ubuntu x86-64 host, in the background (27 minutes for everything on 2
@@ -28,7 +28,7 @@
 # into the root's /opt/moodcast (`git clone` of HEAD: commit first); then, in the root (chroot +
 # qemu-aarch64-static via binfmt_misc, /proc and /sys mounted, /proc/cpuinfo replaced by a
 # Cortex-A72's: without /proc and /sys XNNPACK is not used, with the host's x86 cpuinfo the
-# interpreter segfaults), scripts/pi_check_leg.sh runs the README's
+# interpreter segfaults), scripts/pi_check_leg.sh runs docs/install-pi.md's
 # `python3 -m venv --system-site-packages` and `pip install` lines.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -114,9 +114,10 @@ x86_reference() {
     >"$run/x86-$commit.out" 2>"$run/x86-$commit.err")
   tail -n 1 "$run/x86-$commit.out" >"$run/x86-$commit.json"
   (cd "$src" && PYTHONPATH=$src "$repo/.venv/bin/python" -c "
-import json, platform, numpy, cv2, edge
+import json, platform, numpy, cv2
+from moodcast import edge
 from importlib import metadata
-from edge.runtime import interpreter_class
+from moodcast.edge.runtime import interpreter_class
 assert edge.__file__.startswith('$src/'), edge.__file__
 print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version__, 'cv2': cv2.__version__,
                   'runtime': interpreter_class()[0], 'ai_edge_litert': metadata.version('ai-edge-litert')}))
@@ -124,7 +125,7 @@ print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version_
 }
 x86_reference "$(git -C "$repo" rev-parse --short HEAD)"
 
-# ---- what Debian arm64 has of the README's apt packages (host apt, arm64 lists, nothing installed)
+# ---- what Debian arm64 has of docs/install-pi.md's apt packages (host apt, arm64 lists, nothing installed)
 apt_check() {
   local suite=$1 dir=$base/apt-$1
   mkdir -p "$dir/etc/apt/apt.conf.d" "$dir/etc/apt/preferences.d" "$dir/var/lib/apt/lists/partial" \
@@ -134,7 +135,7 @@ apt_check() {
   local opts=(-o "Dir=$dir" -o "Dir::State::status=$dir/var/lib/dpkg/status" -o APT::Architecture=arm64
     -o APT::Architectures=arm64 -o Dir::Etc::TrustedParts=/usr/share/keyrings)
   apt-get "${opts[@]}" update -qq >/dev/null 2>"$dir/update.err" || { cat "$dir/update.err" >&2; return 1; }
-  # The README's apt line, then what picamera2 needs (Raspberry Pi OS names them), then the ABI stand-ins.
+  # docs/install-pi.md's apt line, then what picamera2 needs (Raspberry Pi OS names them), then the ABI stand-ins.
   local packages=(python3-venv python3-picamera2 git mosquitto mosquitto-clients python3-libcamera
     libcamera0.0.3 libcamera0.4 libcamera0.5 libcamera-tools python3-simplejpeg python3-kms++ python3-prctl python3-pidng
     python3-numpy python3-opencv python3-pywt)
@@ -157,7 +158,7 @@ done
 printf 'Hardware\t: BCM2835\nModel\t\t: Raspberry Pi 4 Model B (emulated)\n' >>"$fake_cpuinfo"
 
 # What a Raspberry Pi OS Lite image has that the wheels need (libstdc++ for OpenCV and LiteRT),
-# the README's python3-venv, and apt's numpy with a Cython module built against it (the ABI check).
+# docs/install-pi.md's python3-venv, and apt's numpy with a Cython module built against it (the ABI check).
 root_packages=bash,coreutils,dash,findutils,grep,sed,libstdc++6,libgcc-s1,zlib1g,libgomp1,ca-certificates
 root_packages+=,python3,python3-venv,python3-numpy,python3-pywt
 build_root() {
@@ -253,7 +254,7 @@ for suite in $suites; do
   apt_check "$suite" || log "apt check $suite failed"
   build_root "$suite"
   root=$base/roots/$suite
-  # The README: git clone <this repository> /opt/moodcast (on the host: the root has no git)
+  # docs/install-pi.md: git clone <this repository> /opt/moodcast (on the host: the root has no git)
   rm -rf "$root/opt/moodcast" && git clone -q "$repo" "$root/opt/moodcast"
   cp "$repo/scripts/pi_check_leg.sh" "$root/opt/pi_check_leg.sh"
   mount_root "$suite"
@@ -261,11 +262,11 @@ for suite in $suites; do
   if [ "$suite" = bookworm ]; then
     for leg in $legs; do
       case $leg in
-        # The README's Bookworm line.
+        # docs/install-pi.md's Bookworm line.
         default) args='-e .[litert] -c constraints/bookworm.txt' after= ;;
         # The fallback runtime (Python 3.11 only).
         tflite) args='-e .[tflite] -c constraints/bookworm.txt' after= ;;
-        # What the README said before: no constraints, then pip install "numpy<2".
+        # What the install docs said before: no constraints, then pip install "numpy<2".
         naive) args='-e .[litert]' after=numpy-fix ;;
         *) continue ;;
       esac

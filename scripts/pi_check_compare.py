@@ -1,6 +1,7 @@
 """Compare `moodcast analyze --json` outputs of arm64 legs with the x86-64 run (scripts/pi-check.sh).
 
-Usage: python3 scripts/pi_check_compare.py RUN_DIR [--markdown]   (--markdown: the README table's rows)
+Usage: python3 scripts/pi_check_compare.py RUN_DIR [--markdown]
+(--markdown: the rows of docs/install-pi.md "The aarch64 check")
 RUN_DIR holds x86-<commit>.json (the reference, with x86-versions-<commit>.json) and <suite>-<leg>/
 folders written by scripts/pi_check_leg.sh (with `commit`, the commit cloned into the root, and
 x86-same-versions.json, x86-64 with the leg's library versions), plus apt-<suite>.json and
@@ -81,7 +82,7 @@ CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
 def crops_correct(images: dict[str, dict]) -> dict:
     """The validation crops (named <class>_<file>) whose first face has the crop's class. Not the
-    model's accuracy (README "Models": whole crops, no detector); only whether two runs do as well."""
+    model's accuracy (docs/models.md: whole crops, no detector); only whether two runs do as well."""
     crops = {k: v for k, v in images.items() if k.split("_")[0] in CLASSES}
     with_face = [k for k, v in crops.items() if v["faces"]]
     correct = sum(crops[k]["faces"][0]["emotion"] == k.split("_")[0] for k in with_face)
@@ -159,7 +160,7 @@ def main(run_dir: str, markdown: bool = False) -> int:
             ]
         )
     (run / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    if markdown:  # the rows of the README's table ("The aarch64 check")
+    if markdown:  # the rows of docs/install-pi.md "The aarch64 check"
         for r in rows:
             print("| " + " | ".join(c.strip().replace("|", "/") for c in r) + " |")
         return 0

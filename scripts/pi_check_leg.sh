@@ -1,11 +1,11 @@
 #!/bin/bash
 # One leg of scripts/pi-check.sh, run INSIDE an arm64 root (through qemu-aarch64-static): make a
-# venv the way the README's Raspberry Pi section says, install moodcast with the given pip
+# venv the way docs/install-pi.md says, install moodcast with the given pip
 # arguments, and record what happened under /opt/results/<suite>-<leg>/:
 #   pip.log, pip-check.log, versions.json, sizes.txt, abi.txt, startup.json, analyze.json (+ .err), leg.json
 # Usage (in the root): pi_check_leg.sh SUITE LEG "PIP ARGS" [AFTER]
-#   AFTER=numpy-fix: then run the README's old fix (pip install "numpy<2") and record it too, then
-#   the README's repair (the Bookworm line with constraints/bookworm.txt).
+#   AFTER=numpy-fix: then run the install docs' old fix (pip install "numpy<2") and record it too, then
+#   docs/install-pi.md's repair (the Bookworm line with constraints/bookworm.txt).
 # Needs in the root: python3, python3-venv, python3-numpy, python3-pywt (a Cython module built
 # against apt's numpy: the stand-in for picamera2's simplejpeg), /opt/moodcast (the clone),
 # /opt/data/images (the images), /opt/results (written).
@@ -49,7 +49,7 @@ try:
 except Exception as exc:
     v["cv2"] = f"error: {exc}"
 try:
-    from edge.runtime import interpreter_class
+    from moodcast.edge.runtime import interpreter_class
     v["runtime"] = interpreter_class()[0]
 except Exception as exc:
     v["runtime"] = f"error: {exc}"
@@ -71,7 +71,7 @@ if [ "$after" = numpy-fix ]; then
   if grep -q "dependency resolver does not currently take into account" "$out/numpy-fix.log"; then fix_resolver_errors=true; else fix_resolver_errors=false; fi
   "$venv/bin/python" -c "import numpy, pywt, cv2" >"$out/numpy-fix-abi.txt" 2>&1
   fix_abi_rc=$?
-  # The README's repair of such a venv: the Bookworm line again (constraints/bookworm.txt).
+  # docs/install-pi.md's repair of such a venv: the Bookworm line again (constraints/bookworm.txt).
   "$venv/bin/pip" install --disable-pip-version-check -e ".[litert]" -c constraints/bookworm.txt >"$out/repair.log" 2>&1
   repair_rc=$?
   if grep -q "dependency resolver does not currently take into account" "$out/repair.log"; then repair_resolver_errors=true; else repair_resolver_errors=false; fi

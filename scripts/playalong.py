@@ -16,10 +16,11 @@ from pathlib import Path
 
 import mpd
 import paho.mqtt.client as mqtt
+from checkout import REPO
 from localbroker import any_broker
 from localmpd import LocalMpd, make_tracks
 
-from edge.paths import REPO, SAMPLES_DIR
+from moodcast.edge.paths import SAMPLES_DIR
 
 GENRES = {"pop": "Pop", "funk": "Funk", "dance": "Dance", "soul": "Soul", "metal": "Metal"}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Play along (README "Quick start", the optional second command): a local broker and MPD on
+# Play along (docs/play.md, "Try it"): a local broker and MPD on
 # generated tracks, the daemon on the sample clip, and `moodcast play` following it. Needs mpd and
 # sox (sudo apt install mpd sox). Arguments go to scripts/playalong.py (--audio to hear it).
 set -euo pipefail

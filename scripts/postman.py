@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from edge.paths import REPO
+from checkout import REPO
 
 SPEC = REPO / "schemas" / "openapi.json"
 COLLECTION = REPO / "schemas" / "moodcast.postman_collection.json"

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from checkout import REPO
 from localbroker import AmqttBroker, any_broker
-
-from edge.paths import REPO
 
 
 def show(message) -> None:
@@ -67,7 +66,9 @@ def main() -> int:
             *flags,
             *sys.argv[1:],
         ]
-        code = subprocess.call(cmd, cwd=REPO)
+        # Its own state folder: the demo neither reads nor changes what this user's moodcast learned.
+        state = Path(tmp) / "state"
+        code = subprocess.call(cmd, cwd=REPO, env={**os.environ, "STATE_DIRECTORY": str(state)})
         time.sleep(0.5)
         sub.loop_stop()
         sub.disconnect()

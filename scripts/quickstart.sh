@@ -11,5 +11,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== installing moodcast into .venv (ai-edge-litert, OpenCV, paho-mqtt, numpy)"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[litert]"
+.venv/bin/python -m pip install -q -e ".[litert]" -c constraints/lock.txt  # the versions the tests pass with
 exec .venv/bin/python scripts/quickstart.py "$@"

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from checkout import REPO
 from localbroker import Broker
-
-from edge.paths import REPO
 
 
 def main() -> int:

@@ -17,12 +17,12 @@ import cv2
 import numpy as np
 from compare_fer import letterbox
 
-from edge import config as cfg
-from edge.detectors.base import box_corners
-from edge.detectors.mtcnn import to_square
-from edge.detectors.refined import BlazeFaceOnet
-from edge.pipeline import Pipeline
-from edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.edge import config as cfg
+from moodcast.edge.detectors.base import box_corners
+from moodcast.edge.detectors.mtcnn import to_square
+from moodcast.edge.detectors.refined import BlazeFaceOnet
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
 
 STAGES = ("letterbox", "blazeface", "decode", "rnet", "onet", "crops", "emotion", "pipeline")
 

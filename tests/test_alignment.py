@@ -4,12 +4,12 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.config import Config
-from edge.detectors.base import Box, Face
-from edge.emotion import EmotionClassifier, EmotionOptions, crop_face, eye_tilt
-from edge.errors import ConfigError
-from edge.pipeline import Pipeline
-from edge.sources.images import read_image
+from moodcast.edge.config import Config
+from moodcast.edge.detectors.base import Box, Face
+from moodcast.edge.emotion import EmotionClassifier, EmotionOptions, crop_face, eye_tilt
+from moodcast.edge.errors import ConfigError
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import read_image
 
 
 def turned(rgb, degrees):

@@ -14,9 +14,9 @@ import urllib.request
 import pytest
 from helpers import REPO, validate
 
-from edge.api import create_app
-from edge.config import load
-from edge.paths import SAMPLES_DIR
+from moodcast.edge.api import create_app
+from moodcast.edge.config import load
+from moodcast.edge.paths import SAMPLES_DIR
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,11 @@ def test_analyze_raw_body(client):
     body = r.get_json()
     validate(body, "analyze")
     assert body["scene"]["emotion"] == "happy" and len(body["faces"]) == 1
+
+
+def test_the_unregistered_image_jpg_that_clients_send_is_accepted(client):
+    r = client.post("/v1/analyze", data=JPEG, content_type="image/jpg")
+    assert r.status_code == 200 and r.get_json()["scene"]["emotion"] == "happy"
 
 
 def test_analyze_multipart(client):

@@ -8,8 +8,8 @@ import re
 import yaml
 from conftest import REPO
 
-from edge.contract import Topics, discovery_payload
-from edge.recommend import DEFAULT_GENRES
+from moodcast.edge.contract import Topics, discovery_payload
+from moodcast.edge.recommend import DEFAULT_GENRES
 
 BLUEPRINT = REPO / "homeassistant" / "blueprints" / "automation" / "moodcast" / "play_genre.yaml"
 

@@ -16,12 +16,12 @@ WORKSTATION = ("tensorflow", "keras", "training", "convert")
 DEVICE_RUN = """
 import sys
 from moodcast.cli import main
-import edge.daemon, edge.pipeline, edge.api, edge.mqtt
-from edge.config import load
-from edge.paths import SAMPLES_DIR
-from edge.pipeline import Pipeline
-from edge.sources.images import read_image
-from edge.api import create_app
+import moodcast.edge.daemon, moodcast.edge.pipeline, moodcast.edge.api, moodcast.edge.mqtt
+from moodcast.edge.config import load
+from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.sources.images import read_image
+from moodcast.edge.api import create_app
 
 config = load(environ={})
 result = Pipeline.from_config(config).process(read_image(SAMPLES_DIR / "astronaut.jpg"))
@@ -30,7 +30,7 @@ client = create_app(config).test_client()
 assert client.get("/healthz").status_code == 200
 assert main(["analyze", str(SAMPLES_DIR / "astronaut.jpg")]) == 0
 assert main(["run", "--source", str(SAMPLES_DIR / "astronaut.jpg"), "--mqtt-port", "1", "--max-frames", "1"]) == 0
-loaded = sorted({name.split(".")[0] for name in sys.modules} & set(sys.argv[1:]))
+loaded = sorted({n.removeprefix("moodcast.").split(".")[0] for n in sys.modules} & set(sys.argv[1:]))
 print("loaded:", loaded)
 sys.exit(1 if loaded else 0)
 """
@@ -46,16 +46,25 @@ def test_the_device_entry_points_load_nothing_of_the_workstation():
     assert "loaded: []" in run.stdout
 
 
+def layer(module: str) -> str:
+    """The layer a module name belongs to: moodcast's subpackage (``moodcast.edge.x`` -> ``edge``;
+    the command, ``moodcast.cli``, -> ``moodcast``), else its top-level package."""
+    parts = module.split(".")
+    if parts[0] != "moodcast":
+        return parts[0]
+    return parts[1] if len(parts) > 1 and parts[1] in ("edge", "evaluation", "training", "convert") else "moodcast"
+
+
 def imported_modules(package: str) -> dict[str, set[str]]:
-    """Top-level names of everything each module of ``package`` imports (at any depth of the code)."""
+    """The layers of everything each module of ``package`` imports (at any depth of the code)."""
     found = {}
     for path in sorted((REPO / package).rglob("*.py")):
         names = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                names |= {alias.name.split(".")[0] for alias in node.names}
+                names |= {layer(alias.name) for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.split(".")[0])
+                names.add(layer(node.module))
         found[str(path.relative_to(REPO))] = names
     return found
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import last_json, run_cli, validate
 
-from edge.paths import SAMPLES_DIR
+from moodcast.edge.paths import SAMPLES_DIR
 
 
 def test_analyze_json_schema_and_annotation(data, tmp_path):
@@ -30,6 +30,21 @@ def test_analyze_reports_a_corrupt_image_and_goes_on(tmp_path):
     assert len(last_json(out)["images"]) == 1
 
 
+def test_analyze_takes_a_folder_as_the_images_in_it(tmp_path):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    (folder / "b.jpg").write_bytes((SAMPLES_DIR / "astronaut.jpg").read_bytes())
+    (folder / "a.PNG").write_bytes((SAMPLES_DIR / "astronaut.jpg").read_bytes())  # a JPEG misnamed: decoded anyway
+    (folder / "notes.txt").write_text("not an image")
+    code, out, _ = run_cli("analyze", str(folder), "--json")
+    assert code == 0
+    assert [e["image"].rsplit("/", 1)[-1] for e in last_json(out)["images"]] == ["a.PNG", "b.jpg"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_cli("analyze", str(empty))
+    assert code == 1 and "no images in this folder" in err
+
+
 def test_bad_config_key_exits_2_naming_it(tmp_path):
     conf = tmp_path / "moodcast.toml"
     conf.write_text("[scene]\nmood = 'room'\n")
@@ -48,7 +63,7 @@ def test_missing_model_names_the_file(tmp_path):
 
 def test_eval_pipeline_on_expressions_dev(data):
     """Its accuracy is the share of photos whose largest face `analyze` labels with the photo's
-    folder, counted here independently, and the figure the README gives (47.6%)."""
+    folder, counted here independently, and the figure docs/models.md gives (47.6%)."""
     code, out, _ = run_cli("eval", "pipeline", "--data", str(data / "expressions-dev"), "--json")
     assert code == 0
     result = last_json(out)
@@ -70,7 +85,7 @@ def test_eval_detector_on_faces_dev(data):
     assert {"ap50", "recall", "fp_per_image", "ms_per_image"} <= set(result)
     assert result["images"] == 829 and result["faces"] == 1524
     assert result["detector"] == "blazeface-onet" and result["threshold"] == 0.5
-    # The README's row for the default detector (box-adjusted): AP50 0.946, recall 0.925, FP/image 0.076.
+    # docs/models.md's row for the default detector (box-adjusted): AP50 0.946, recall 0.925, FP/image 0.076.
     assert result["ap50"] == pytest.approx(0.946, abs=0.0015)
     assert result["recall"] == pytest.approx(0.925, abs=0.0015)
     assert result["fp_per_image"] == pytest.approx(0.076, abs=0.0015)

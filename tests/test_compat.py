@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from edge.detectors.base import iou_matrix
-from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
-from edge.paths import MODELS_DIR
-from edge.runtime import TFLiteModel
-from edge.sources.images import read_image
+from moodcast.edge.detectors.base import iou_matrix
+from moodcast.edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from moodcast.edge.paths import MODELS_DIR
+from moodcast.edge.runtime import TFLiteModel
+from moodcast.edge.sources.images import read_image
 
 REPO = MODELS_DIR.parent
 PROBE = REPO / "tests" / "tflite_runtime_probe.py"
@@ -123,7 +123,7 @@ def test_int8_detector_finds_the_same_faces_in_tflite_runtime_2_14(tmp_path, pho
 
 @OLD_PYTHON_ONLY
 def test_the_tflite_install_route_runs_moodcast_on_tflite_runtime(data):
-    """.venv-tflite is installed the README's fallback way (`pip install -e ".[tflite]" -c
+    """.venv-tflite is installed docs/install-pi.md's fallback way (`pip install -e ".[tflite]" -c
     constraints/bookworm.txt`, scripts/test.sh): pip resolved it (numpy 1, an OpenCV 4 built for
     numpy 1, no ai-edge-litert), and `moodcast analyze` there sees what it sees here."""
     if not OLD_PYTHON.exists():
@@ -164,7 +164,7 @@ PROBE_VERSIONS = """
 import subprocess, sys
 from importlib import metadata
 import cv2, numpy
-from edge.runtime import interpreter_class
+from moodcast.edge.runtime import interpreter_class
 try:
     litert = metadata.version("ai-edge-litert")
 except metadata.PackageNotFoundError:

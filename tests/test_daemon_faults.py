@@ -16,7 +16,7 @@ from conftest import make_broker
 from helpers import validate
 from mqtt_helpers import Recorder, start_daemon, stop, wait_for_line
 
-from edge.paths import SAMPLES_DIR
+from moodcast.edge.paths import SAMPLES_DIR
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 

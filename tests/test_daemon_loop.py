@@ -14,15 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.config import load
-from edge.contract import Topics
-from edge.daemon import Daemon, Ending
-from edge.mqtt import Command, CommandQueue
-from edge.paths import SAMPLES_DIR
-from edge.pipeline import Pipeline
-from edge.preferences import Feedback
-from edge.sources.base import Frame, SourceError
-from edge.sources.images import read_image
+from moodcast.edge.config import load
+from moodcast.edge.contract import Topics
+from moodcast.edge.daemon import Daemon, Ending
+from moodcast.edge.mqtt import Command, CommandQueue
+from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.pipeline import Pipeline
+from moodcast.edge.preferences import Feedback
+from moodcast.edge.sources.base import Frame, SourceError
+from moodcast.edge.sources.images import read_image
 
 FACE = read_image(SAMPLES_DIR / "astronaut.jpg")  # one happy face
 EMPTY = np.full((480, 640, 3), 90, np.uint8)  # nobody in view
@@ -310,7 +310,7 @@ def test_a_clock_stepped_back_does_not_stop_the_analysis():
 
 
 def test_feedback_the_full_queue_dropped_is_counted_in_the_log(caplog):
-    from edge.mqtt import FEEDBACK_QUEUE
+    from moodcast.edge.mqtt import FEEDBACK_QUEUE
 
     flood = {2: [Feedback("skipped", "angry", "metal")] * (FEEDBACK_QUEUE + 36)}  # between two frames
     run(timed(FACE, 0.0, 1.0, 10), commands=flood, feedback_queue=FEEDBACK_QUEUE)

@@ -10,7 +10,7 @@ from conftest import make_broker
 from helpers import validate
 from mqtt_helpers import Recorder, start_daemon, stop
 
-from edge.paths import SAMPLES_DIR
+from moodcast.edge.paths import SAMPLES_DIR
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 

@@ -6,8 +6,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from edge.labels import EMOTIONS
-from training import data as fer
+from moodcast.edge.labels import EMOTIONS
+from moodcast.training import data as fer
 
 CSV_CODE = {label: code for code, label in enumerate(fer.CSV_CODE_TO_LABEL)}
 
@@ -155,7 +155,7 @@ def test_ferplus_votes_read_from_ferplus_own_file_match(small, data, tmp_path):
 
 
 def test_ferplus_weight_mixes_the_votes_with_the_label(small, data):
-    from training.train import label_targets
+    from moodcast.training.train import label_targets
 
     plain = fer.read_zip(small / "small.zip", "train")
     faces = fer.attach_ferplus(plain, data / "fer2013" / "ferplus_labels.csv")

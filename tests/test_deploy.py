@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
-from edge.config import Config, load
-from edge.errors import ConfigError
+from moodcast.edge.config import Config, load
+from moodcast.edge.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 

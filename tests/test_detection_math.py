@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from edge.detectors.base import iou_matrix, weighted_nms
-from edge.detectors.blazeface import VARIANTS, shrink, ssd_anchors
-from edge.detectors.mtcnn import nms, to_square
-from evaluation.detection import BoxAdjust, average_precision, match, score_detections
-from evaluation.metrics import classification_report
+from moodcast.edge.detectors.base import iou_matrix, weighted_nms
+from moodcast.edge.detectors.blazeface import VARIANTS, shrink, ssd_anchors
+from moodcast.edge.detectors.mtcnn import nms, to_square
+from moodcast.evaluation.detection import BoxAdjust, average_precision, match, score_detections
+from moodcast.evaluation.metrics import classification_report
 
 
 @pytest.mark.parametrize("variant, width, height, count", [("short", 128, 128, 896), ("full", 192, 192, 2304)])

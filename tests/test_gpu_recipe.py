@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from training.pack import read_pack, write_pack
-from training.train import TrainConfig
+from moodcast.training.pack import read_pack, write_pack
+from moodcast.training.train import TrainConfig
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def small_fer(data, tmp_path_factory):
     """A Kaggle-layout folder of 700 real FER2013 crops (train 560, test 140)."""
-    from edge.labels import EMOTIONS
-    from training import data as fer
+    from moodcast.edge.labels import EMOTIONS
+    from moodcast.training import data as fer
 
     root = tmp_path_factory.mktemp("fer")
     faces = fer.load(data / "fer2013" / "archive.zip", "train")
@@ -32,7 +32,7 @@ def small_fer(data, tmp_path_factory):
 
 
 def test_the_pack_keeps_the_crops_to_one_grey_level_and_their_order(small_fer, tmp_path):
-    from training import data as fer
+    from moodcast.training import data as fer
 
     pack = write_pack(small_fer, tmp_path / "pack.npz")
     train, val = fer.load_splits(small_fer, 48)
@@ -47,6 +47,9 @@ def test_the_pack_keeps_the_crops_to_one_grey_level_and_their_order(small_fer, t
 
 
 def test_teachers_trained_by_the_recipe_teach_a_student(small_fer, tmp_path):
+    pytest.importorskip(
+        "torch", reason="the GPU recipe needs torch: scripts/test.sh installs a CPU build where pip finds one"
+    )
     from helpers import REPO, run_cli
 
     pack = write_pack(small_fer, tmp_path / "pack.npz")
@@ -92,3 +95,30 @@ def test_teachers_trained_by_the_recipe_teach_a_student(small_fer, tmp_path):
 def test_teachers_and_a_teacher_file_are_one_or_the_other():
     with pytest.raises(ValueError, match="use one"):
         TrainConfig.from_dict({"teachers": ["a.keras"], "teacher_file": "t.npz"})
+
+
+def test_merged_teacher_files_weigh_every_teacher_equally(tmp_path):
+    from merge_teachers import merge
+
+    rng = np.random.default_rng(0)
+
+    def run(name: str, teachers: int, fingerprint: str = "f" * 64):
+        each = rng.dirichlet(np.ones(7), size=(teachers, 5)).astype(np.float32)
+        train = rng.dirichlet(np.ones(7), size=(teachers, 9)).astype(np.float32)
+        np.savez(
+            tmp_path / name,
+            train_probs=train.mean(0),
+            val_probs=each.mean(0),
+            each_val_probs=each.astype(np.float16),
+            fingerprint=np.array(fingerprint),
+        )
+        return tmp_path / name, train, each
+
+    (a, train_a, each_a), (b, train_b, each_b) = run("a.npz", 4), run("b.npz", 2)
+    merged = merge([str(a), str(b)])
+    assert np.allclose(merged["train_probs"], np.concatenate([train_a, train_b]).mean(0), atol=1e-6)
+    assert merged["each_val_probs"].shape == (6, 5, 7)
+    assert np.allclose(merged["val_probs"], np.concatenate([each_a, each_b]).astype(np.float16).mean(0), atol=1e-3)
+    other, _, _ = run("c.npz", 1, fingerprint="0" * 64)
+    with pytest.raises(SystemExit, match="different training crops"):
+        merge([str(a), str(other)])

@@ -12,10 +12,11 @@ import zlib
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO
 from helpers import last_json
 
-from edge.paths import REPO, SAMPLES_DIR
-from edge.sources.images import ImageSource, ImageTooLarge, decode
+from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.sources.images import ImageSource, ImageTooLarge, decode
 
 ASTRONAUT = (SAMPLES_DIR / "astronaut.jpg").read_bytes()
 
@@ -117,8 +118,8 @@ def test_a_folder_source_skips_a_bomb(tmp_path):
 
 
 def test_the_api_answers_413_for_a_bomb_and_boxes_in_the_photos_pixels():
-    from edge.api import create_app
-    from edge.config import load
+    from moodcast.edge.api import create_app
+    from moodcast.edge.config import load
 
     client = create_app(load(environ={})).test_client()
     for bomb in (jpeg_declaring(30000, 30000), png_declaring(100000, 100000)):

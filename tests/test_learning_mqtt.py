@@ -12,9 +12,9 @@ import time
 from helpers import validate
 from mqtt_helpers import Recorder, start_daemon, stop, wait_for_line
 
-from edge.paths import SAMPLES_DIR
-from edge.preferences import LearnOptions, PreferenceFile, Preferences, parse_feedback
-from edge.recommend import RecommendOptions
+from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.preferences import LearnOptions, PreferenceFile, Preferences, parse_feedback
+from moodcast.edge.recommend import RecommendOptions
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 SKIP = json.dumps({"emotion": "angry", "genre": "metal", "outcome": "skipped"})

@@ -6,14 +6,14 @@ import json
 import numpy as np
 import pytest
 
-from edge.detectors import DetectorOptions, create_detector
-from edge.detectors.base import iou_matrix
-from edge.emotion import EmotionClassifier
-from edge.errors import ModelError
-from edge.paths import MODELS_DIR
-from edge.runtime import TFLiteModel
-from edge.sources.images import read_image
-from evaluation.degrade import TABLE
+from moodcast.edge.detectors import DetectorOptions, create_detector
+from moodcast.edge.detectors.base import iou_matrix
+from moodcast.edge.emotion import EmotionClassifier
+from moodcast.edge.errors import ModelError
+from moodcast.edge.paths import MODELS_DIR
+from moodcast.edge.runtime import TFLiteModel
+from moodcast.edge.sources.images import read_image
+from moodcast.evaluation.degrade import TABLE
 
 
 def test_missing_corrupt_and_wrong_models_are_named(tmp_path):
@@ -107,7 +107,7 @@ def test_eval_emotion_scores_against_ferplus_majority_votes(data):
 
 
 def test_emotion_classifier_batches_faces(data):
-    from edge.detectors.base import Box, Face
+    from moodcast.edge.detectors.base import Box, Face
 
     classifier = EmotionClassifier.create_from_model_path(MODELS_DIR / "emotion.tflite")
     rgb = read_image(data / "photos" / "dlib_2008_001322.jpg")

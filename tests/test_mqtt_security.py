@@ -8,7 +8,7 @@ import pytest
 from conftest import make_broker, require_tool
 from mqtt_helpers import Recorder, start_daemon, wait_for_line
 
-from edge.paths import SAMPLES_DIR
+from moodcast.edge.paths import SAMPLES_DIR
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 

@@ -17,10 +17,10 @@ from helpers import validate
 from mpd_helpers import Mpd, make_tracks, start_player, wait_until
 from mqtt_helpers import Recorder, start_daemon, stop
 
-from edge.paths import SAMPLES_DIR
-from edge.player.follow import Follower, track_name
-from edge.player.music import Music, Status, normalise
-from edge.player.options import PlayOptions
+from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.player.follow import Follower, track_name
+from moodcast.edge.player.music import Music, Status, normalise
+from moodcast.edge.player.options import PlayOptions
 
 TRACKS = {
     "metal": ("Metal", 2.0, 3),
@@ -355,7 +355,9 @@ def test_play_without_the_extra_names_it(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "mpd", None)  # python-mpd2 not installed
     code, _, err = run_cli("play", "--mqtt-port", "1")
-    assert code == 1 and "moodcast play needs the [play] extra" in err and "pip install 'moodcast[play]'" in err
+    assert (
+        code == 1 and "moodcast play needs the [play] extra" in err and "-m pip install -e" in err and "[play]'" in err
+    )
 
 
 def test_a_genre_with_nothing_to_play_is_reported_once_and_switch_now_fades_at_once(broker, music_server, tmp_path):

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.config import load
-from edge.labels import EMOTIONS
-from edge.preferences import Feedback, LearnOptions, PreferenceFile, Preferences, parse_feedback
-from edge.recommend import DEFAULT_GENRES, GenreRecommender, RecommendOptions
-from edge.scene import CIRCUMPLEX, Scene
+from moodcast.edge.config import load
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.preferences import Feedback, LearnOptions, PreferenceFile, Preferences, parse_feedback
+from moodcast.edge.recommend import DEFAULT_GENRES, GenreRecommender, RecommendOptions
+from moodcast.edge.scene import CIRCUMPLEX, Scene
 
 ANGRY_METAL_SKIP = Feedback("skipped", "angry", "metal")
 
@@ -54,7 +54,7 @@ def test_without_feedback_the_table_decides_both_strategies():
 
 def test_skips_of_metal_while_angry_move_the_recommendation_and_plays_bring_it_back():
     preferences = learner()
-    assert skips_to_move(preferences, "angry", "metal") == 4  # with learn.prior = 4 (README)
+    assert skips_to_move(preferences, "angry", "metal") == 4  # with learn.prior = 4 (docs/play.md)
     moved = preferences.choose("angry")
     assert moved in preferences.candidates["angry"] and moved != "metal"
     recommender = GenreRecommender()
@@ -222,8 +222,8 @@ def test_an_unwritable_folder_keeps_the_preferences_in_memory(tmp_path):
 WRITER = """
 import sys
 from pathlib import Path
-from edge.preferences import Feedback, LearnOptions, PreferenceFile, Preferences
-from edge.recommend import RecommendOptions
+from moodcast.edge.preferences import Feedback, LearnOptions, PreferenceFile, Preferences
+from moodcast.edge.recommend import RecommendOptions
 p = Preferences(RecommendOptions(), LearnOptions(max_count=10**6, prior=4))
 f = PreferenceFile(Path(sys.argv[1]))
 print("ready", flush=True)

@@ -6,16 +6,16 @@ import json
 import numpy as np
 import pytest
 
-from edge.errors import ConfigError
-from evaluation.degrade import KINDS, TABLE, Degradation
-from training.augment import AugmentConfig, augment, camera
+from moodcast.edge.errors import ConfigError
+from moodcast.evaluation.degrade import KINDS, TABLE, Degradation
+from moodcast.training.augment import AugmentConfig, augment, camera
 
 ZIP = ("fer2013", "archive.zip")
 
 
 @pytest.fixture(scope="module")
 def crops(data):
-    from training import data as fer
+    from moodcast.training import data as fer
 
     return fer.load(data.joinpath(*ZIP), "test", 48).images[:64]
 
@@ -33,6 +33,16 @@ def test_each_degradation_changes_crops_by_its_level_and_repeats_with_its_seed(c
     measured = (Degradation("noise", 10)(np.full((8, 48, 48), 128.0)) - 128).std()
     assert 9.5 < measured < 10.5
     assert not np.array_equal(Degradation("noise", 5)(crops, seed=1), Degradation("noise", 5)(crops))
+
+
+def test_every_degradation_stays_inside_the_grey_range_on_saturated_crops():
+    """Filters and warps overshoot white by rounding (OpenCV 5.1's motion blur gave 255.00002)."""
+    board = np.indices((48, 48)).sum(axis=0) % 2 * 255.0
+    extremes = np.stack([np.zeros((48, 48)), np.full((48, 48), 255.0), board, 255 - board])
+    for kind in KINDS:
+        for factor in (0.5, 1.0, 2.0):
+            out = Degradation(kind, KINDS[kind].default * factor)(extremes)
+            assert out.min() >= 0 and out.max() <= 255, (kind, factor, out.min(), out.max())
 
 
 def test_a_bad_degradation_is_named():
@@ -84,11 +94,11 @@ def test_eval_emotion_prints_the_robustness_table(data):
 def test_the_keras_model_rebuilt_from_the_tflite_file_computes_what_the_file_computes(data, tmp_path):
     import keras
 
-    from convert.unfold import keras_from_tflite
-    from edge.emotion import predict_probabilities
-    from edge.paths import MODELS_DIR
-    from edge.runtime import TFLiteModel
-    from training import data as fer
+    from moodcast.convert.unfold import keras_from_tflite
+    from moodcast.edge.emotion import predict_probabilities
+    from moodcast.edge.paths import MODELS_DIR
+    from moodcast.edge.runtime import TFLiteModel
+    from moodcast.training import data as fer
 
     train, val = fer.load_splits(data.joinpath(*ZIP), 48)
     model = keras_from_tflite(keras, MODELS_DIR / "emotion.tflite", train.images[:1000])

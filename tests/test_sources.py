@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.sources import ResilientSource, SourceError, SourceOptions, backoff, open_source
-from edge.sources.images import ImageSource
-from edge.sources.opencv import OpenCVSource
-from edge.sources.picamera import Picamera2Source
+from moodcast.edge.sources import ResilientSource, SourceError, SourceOptions, backoff, open_source
+from moodcast.edge.sources.images import ImageSource
+from moodcast.edge.sources.opencv import OpenCVSource
+from moodcast.edge.sources.picamera import Picamera2Source
 
 
 @pytest.fixture

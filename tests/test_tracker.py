@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from edge.detectors.base import Box, Face
-from edge.emotion import Emotion
-from edge.tracker import FaceTracker, Step, TrackingOptions
+from moodcast.edge.detectors.base import Box, Face
+from moodcast.edge.emotion import Emotion
+from moodcast.edge.tracker import FaceTracker, Step, TrackingOptions
 
 HAPPY = Emotion("happy", 0.9, np.eye(7, dtype=np.float32)[3])
 

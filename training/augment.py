@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from evaluation import degrade
+from moodcast.evaluation import degrade
 
 
 @dataclass(frozen=True)

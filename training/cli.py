@@ -7,14 +7,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge.cli import print_json_last
+from moodcast.edge.cli import print_json_last
 
 
 def eval_emotion(args: argparse.Namespace) -> int:
-    from edge.emotion import EmotionOptions
-    from evaluation.degrade import TABLE, Degradation
-    from training.data import default_validation_split
-    from training.evaluate import evaluate_emotion
+    from moodcast.edge.emotion import EmotionOptions
+    from moodcast.evaluation.degrade import TABLE, Degradation
+    from moodcast.training.data import default_validation_split
+    from moodcast.training.evaluate import evaluate_emotion
 
     model = args.model or EmotionOptions().model
     split = args.split or default_validation_split(args.data)
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from training.train import TrainConfig, train
+    from moodcast.training.train import TrainConfig, train
 
     args = build_parser().parse_args(argv)
     config = TrainConfig.from_file(args.config) if args.config else TrainConfig()

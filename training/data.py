@@ -19,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.errors import DatasetError
-from edge.labels import EMOTIONS
-from edge.sources.images import IMAGE_SUFFIXES
+from moodcast.edge.errors import DatasetError
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.sources.images import IMAGE_SUFFIXES
 
 FER_SIZE = 48  # FER2013's crops are 48x48 grey
 # fer2013.csv codes: 0=Angry 1=Disgust 2=Fear 3=Happy 4=Sad 5=Surprise 6=Neutral.

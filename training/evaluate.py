@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.emotion import EmotionClassifier, predict_probabilities
-from edge.errors import DatasetError, MissingExtraError, ModelError
-from evaluation.degrade import Degradation
-from evaluation.metrics import ClassificationReport, classification_report
-from training import data as fer
+from moodcast.edge.emotion import EmotionClassifier, predict_probabilities
+from moodcast.edge.errors import DatasetError, MissingExtraError, ModelError
+from moodcast.evaluation.degrade import Degradation
+from moodcast.evaluation.metrics import ClassificationReport, classification_report
+from moodcast.training import data as fer
 
 
 def predict(model_path: str | Path, images: np.ndarray, flip_average: bool = True, batch: int = 256) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from edge.labels import EMOTIONS
+from moodcast.edge.labels import EMOTIONS
 
 
 def build_model(

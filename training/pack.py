@@ -32,7 +32,7 @@ class Pack:
 
 def write_pack(data: str | Path, out: str | Path) -> Pack:
     """Pack FER2013 at ``data`` (with FER+ votes beside it when there) into ``out`` (.npz)."""
-    from training import data as fer
+    from moodcast.training import data as fer
 
     train, val = fer.load_splits(data, fer.FER_SIZE)
     train, _ = fer.clean(train, val)

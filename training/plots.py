@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import MissingExtraError
-from edge.labels import EMOTIONS
+from moodcast.edge.errors import MissingExtraError
+from moodcast.edge.labels import EMOTIONS
 
 
 def _pyplot():

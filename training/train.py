@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import ConfigError, DatasetError, MissingExtraError, ModelError, MoodcastError
-from edge.labels import EMOTIONS
-from evaluation.metrics import classification_report
-from training import data as fer
-from training.augment import AugmentConfig, augment, test_time_views
+from moodcast.edge.errors import ConfigError, DatasetError, MissingExtraError, ModelError, MoodcastError
+from moodcast.edge.labels import EMOTIONS
+from moodcast.evaluation.metrics import classification_report
+from moodcast.training import data as fer
+from moodcast.training.augment import AugmentConfig, augment, test_time_views
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ def train(
     if resume:
         model = keras.saving.load_model(last_file)
     else:
-        from training.model import build_model
+        from moodcast.training.model import build_model
 
         model = build_model(cfg.image_size, cfg.widths, cfg.convs_per_stage, cfg.dense, cfg.dropout)
         if cfg.init:
@@ -338,7 +338,7 @@ def train(
         wall_seconds=round(state["wall_seconds"], 1),
     )
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    from training import plots
+    from moodcast.training import plots
 
     plots.confusion(metrics["confusion"], out / "confusion.png")
     plots.curves(out / "history.csv", out / "curves.png")

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, ClassVar
 import cv2
 import numpy as np
 
-from edge.detectors.base import Box, Face, weighted_nms
-from edge.runtime import TFLiteModel
+from moodcast.edge.detectors.base import Box, Face, weighted_nms
+from moodcast.edge.runtime import TFLiteModel
 
 if TYPE_CHECKING:
-    from edge.detectors import DetectorOptions
+    from moodcast.edge.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)

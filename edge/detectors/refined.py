@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from edge.detectors.base import Box, Face, box_corners
-from edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
-from edge.detectors.mtcnn import ONet, RNet, as_face, refine_boxes, to_square
-from edge.runtime import TFLiteModel
+from moodcast.edge.detectors.base import Box, Face, box_corners
+from moodcast.edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from moodcast.edge.detectors.mtcnn import ONet, RNet, as_face, refine_boxes, to_square
+from moodcast.edge.runtime import TFLiteModel
 
 if TYPE_CHECKING:
-    from edge.detectors import DetectorOptions
+    from moodcast.edge.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from edge.errors import MissingExtraError, MoodcastError
-from edge.player.options import PlayOptions
+from moodcast.edge.errors import MissingExtraError, MoodcastError
+from moodcast.edge.player.options import PlayOptions
 
 FADE_STEPS = 10
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edge.errors import ConfigError
+from moodcast.edge.errors import ConfigError
 
 SWITCH_MODES = ("track_end", "now")
 TARGET_KINDS = ("playlist:", "genre:", "http://", "https://")

@@ -13,13 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from edge.config import Config
-from edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, iso_now, player_discovery_payload
-from edge.mqtt import make_client
-from edge.parsing import parse_json
-from edge.player.follow import Follower, PlayerState
-from edge.player.music import Music, MusicError
-from edge.preferences import Feedback
+from moodcast.edge.config import Config
+from moodcast.edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, iso_now, player_discovery_payload
+from moodcast.edge.mqtt import make_client
+from moodcast.edge.parsing import parse_json
+from moodcast.edge.player.follow import Follower, PlayerState
+from moodcast.edge.player.music import Music, MusicError
+from moodcast.edge.preferences import Feedback
 
 log = logging.getLogger("moodcast.play")
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.sources.base import Frame, FrameSource, SourceError, SourceOptions
-from edge.sources.images import IMAGE_SUFFIXES, ImageSource
-from edge.sources.opencv import OpenCVSource
-from edge.sources.picamera import Picamera2Source
+from moodcast.edge.sources.base import Frame, FrameSource, SourceError, SourceOptions
+from moodcast.edge.sources.images import IMAGE_SUFFIXES, ImageSource
+from moodcast.edge.sources.opencv import OpenCVSource
+from moodcast.edge.sources.picamera import Picamera2Source
 
 __all__ = ["Frame", "FrameSource", "ResilientSource", "SourceError", "SourceOptions", "open_source"]
 

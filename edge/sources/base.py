@@ -9,8 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.errors import ConfigError, SourceError
-from edge.paths import SAMPLES_DIR
+from moodcast.edge.errors import ConfigError, SourceError
+from moodcast.edge.paths import SAMPLES_DIR
 
 __all__ = ["Frame", "FrameSource", "SourceError", "SourceOptions"]
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from edge.sources.base import Frame, SourceError, SourceOptions
+from moodcast.edge.sources.base import Frame, SourceError, SourceOptions
 
 log = logging.getLogger("moodcast.sources")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.sources.base import Frame, SourceError, SourceOptions
+from moodcast.edge.sources.base import Frame, SourceError, SourceOptions
 
 # A stream that accepts and never answers would block the open for FFmpeg's 30 s, and a stalled
 # one a read: bounded, so the daemon feeds its watchdog and answers commands meanwhile.

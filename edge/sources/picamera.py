@@ -7,15 +7,17 @@ import importlib
 import time
 from collections.abc import Iterator
 
-from edge.sources.base import Frame, SourceError, SourceOptions
+from moodcast.edge.install import numpy1_repair_command
+from moodcast.edge.sources.base import Frame, SourceError, SourceOptions
 
 INSTALL_HINT = (
     "Picamera2 is not importable. On Raspberry Pi OS: sudo apt install python3-picamera2, "
     "then create the venv with --system-site-packages so it can see the apt package."
 )
-NUMPY_REPAIR = (
-    "on Bookworm: .venv/bin/pip install -e '.[litert]' -c constraints/bookworm.txt (README, Install on a Raspberry Pi)"
-)
+
+
+def numpy_repair() -> str:
+    return f"on Bookworm keep numpy 1.x: {numpy1_repair_command()} (docs/install-pi.md)"
 
 
 class Picamera2Source:
@@ -30,7 +32,7 @@ class Picamera2Source:
         except ValueError as exc:  # "numpy.dtype size changed": apt's picamera2 and this venv's numpy differ
             raise SourceError(
                 f"picamera2 does not import with this venv's numpy ({exc}): it is built against the "
-                f"system's numpy; {NUMPY_REPAIR}; `moodcast doctor` shows both versions"
+                f"system's numpy; {numpy_repair()}; `moodcast doctor` shows both versions"
             ) from None
         self.camera, self.width, self.height = camera, width, height
         self._picam = None

@@ -1,0 +1,1 @@
+"""The example device configuration and the training recipes (data)."""

@@ -1,0 +1,1 @@
+"""The shipped models and their cards (data: read through importlib.resources)."""

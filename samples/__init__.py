@@ -1,0 +1,1 @@
+"""The sample picture and clip the defaults run on (data)."""
