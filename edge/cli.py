@@ -26,7 +26,8 @@ def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def load_config(args: argparse.Namespace, overrides: dict | None = None) -> cfg.Config:
     sets = [cfg.parse_assignment(s) for s in getattr(args, "set", None) or []]
-    return cfg.load(getattr(args, "config", None), cfg.merge(*sets, overrides or {}))
+    # Each --set and then the flags, as layers: a bad --set is refused even where a flag replaces it.
+    return cfg.load(getattr(args, "config", None), [*sets, overrides or {}])
 
 
 MQTT_FLAGS = (("mqtt_host", "mqtt", "host"), ("mqtt_port", "mqtt", "port"), ("device_id", "mqtt", "device_id"))

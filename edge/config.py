@@ -29,7 +29,7 @@ from moodcast.edge.scene import SceneOptions
 from moodcast.edge.sources.base import SourceOptions
 from moodcast.edge.tracker import TrackingOptions
 
-__all__ = ["Config", "ConfigError", "load", "merge", "parse_assignment"]
+__all__ = ["Config", "ConfigError", "load", "parse_assignment"]
 
 # MOODCAST_* variables that are not config keys: the secret (read where it is used) and the log level.
 NOT_SETTINGS = ("MOODCAST_MQTT_PASSWORD", "MOODCAST_LOG")
@@ -228,10 +228,11 @@ def from_environment(environ: typing.Mapping[str, str]) -> dict:
 
 def load(
     path: str | Path | None = None,
-    overrides: dict | None = None,
+    overrides: dict | typing.Sequence[dict] | None = None,
     environ: typing.Mapping[str, str] | None = None,
 ) -> Config:
-    """Defaults, then the TOML file, then the environment, then ``overrides`` (from flags)."""
+    """Defaults, then the TOML file, then the environment, then ``overrides`` (from flags): one
+    layer, or several in order, each checked before the next replaces any of its values."""
     values: dict[str, dict] = {}
     if path:
         try:
@@ -244,8 +245,8 @@ def load(
             raise ConfigError(f"--config: {path} is not valid TOML ({exc})") from None
         apply(values, layer, str(path))
     apply(values, from_environment(os.environ if environ is None else environ), "the environment")
-    if overrides:
-        apply(values, overrides, "the command line")
+    for layer in [overrides] if isinstance(overrides, dict) else overrides or ():
+        apply(values, layer, "the command line")
     return build(values)
 
 
@@ -256,11 +257,3 @@ def parse_assignment(text: str) -> dict:
     if not sep or not dot or not name:
         raise ConfigError(f"--set {text}: expected section.key=value, e.g. --set scene.mode=room")
     return {section: {name: value}}
-
-
-def merge(*dicts: dict) -> dict:
-    out: dict[str, dict] = {}
-    for d in dicts:
-        for section, table in d.items():
-            out.setdefault(section, {}).update(table)
-    return out

@@ -52,6 +52,9 @@ def test_bad_config_key_exits_2_naming_it(tmp_path):
     assert code == 2 and "scene.mood: unknown key" in err
     code, _, err = run_cli("analyze", str(SAMPLES_DIR / "astronaut.jpg"), "--set", "mqtt.port=seventy")
     assert code == 2 and "mqtt.port: expected an integer" in err
+    # A flag that replaces the bad value does not hide it (the environment's layer is checked alike).
+    code, _, err = run_cli("run", "--set", "mqtt.port=seventy", "--mqtt-port", "18831", "--max-frames", "1")
+    assert code == 2 and "mqtt.port: expected an integer" in err
 
 
 def test_missing_model_names_the_file(tmp_path):
