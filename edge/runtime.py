@@ -7,6 +7,11 @@ typed tensor specs and a ``run`` that takes and returns numpy arrays.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,12 +88,13 @@ class TFLiteModel:
             )
         self.runtime, cls = interpreter_class(runtime)
         try:
-            self._interpreter = cls(model_content=content, num_threads=num_threads)
-            details = self._interpreter.get_input_details()
-            # Inputs of free height/width (MTCNN's P-Net) are sized on the first run instead.
-            dynamic = any(-1 in d.get("shape_signature", d["shape"])[1:] for d in details)
-            if not dynamic:
-                self._interpreter.allocate_tensors()
+            with _without_delegate_notice():
+                self._interpreter = cls(model_content=content, num_threads=num_threads)
+                details = self._interpreter.get_input_details()
+                # Inputs of free height/width (MTCNN's P-Net) are sized on the first run instead.
+                dynamic = any(-1 in d.get("shape_signature", d["shape"])[1:] for d in details)
+                if not dynamic:
+                    self._interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"{self.path}: the {self.runtime} runtime cannot load it: {exc}") from None
         self.inputs = [_spec(d) for d in details]
@@ -115,12 +121,37 @@ class TFLiteModel:
         if shapes != self._shapes:
             for spec, shape in zip(self.inputs, shapes):
                 self._interpreter.resize_tensor_input(spec.index, shape)
-            self._interpreter.allocate_tensors()
+            with _without_delegate_notice():  # a free-size input meets XNNPACK here, not when loaded
+                self._interpreter.allocate_tensors()
             self._shapes = shapes
         for spec, array in zip(self.inputs, arrays):
             self._interpreter.set_tensor(spec.index, array)
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(s.index) for s in self.outputs]
+
+
+# What LiteRT's C++ side prints on stderr once per process when XNNPACK takes over the graph: a
+# notice, not a problem, that every command would otherwise start with.
+DELEGATE_NOTICE = "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+
+
+@contextmanager
+def _without_delegate_notice() -> Iterator[None]:
+    """Runs the block with file descriptor 2 captured, then writes back all it printed but the
+    delegate notice (the runtime writes from C++, past Python's sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines() if line != DELEGATE_NOTICE]
+            if kept:
+                print("\n".join(kept), file=sys.stderr, flush=True)
 
 
 def quantize(values: np.ndarray, spec: TensorSpec) -> np.ndarray:

@@ -120,3 +120,29 @@ def test_emotion_classifier_batches_faces(data):
         assert a.label == b.label
         np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
         assert abs(a.probabilities.sum() - 1) < 1e-3
+
+
+def test_the_runtimes_delegate_notice_is_dropped_and_anything_else_it_prints_kept(capfd):
+    """LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." from C++ once per
+    process; every command would start with it. Other lines the runtime prints are kept."""
+    import os
+    import subprocess
+    import sys
+
+    from moodcast.edge import runtime
+
+    with runtime._without_delegate_notice():
+        os.write(2, f"{runtime.DELEGATE_NOTICE}\nERROR: something the user must see\n".encode())
+    err = capfd.readouterr().err
+    assert runtime.DELEGATE_NOTICE not in err and "ERROR: something the user must see" in err
+
+    # The real runtime, in a fresh process (the notice comes once per process), every model kind.
+    for detector in ("blazeface-onet", "mtcnn"):
+        script = (
+            "from moodcast.edge.config import load; from moodcast.edge.pipeline import Pipeline; "
+            "from moodcast.edge.sources.images import read_image; from moodcast.edge.paths import SAMPLES_DIR; "
+            f"c = load(overrides={{'detector': {{'name': '{detector}'}}}}, environ={{}}); "
+            "Pipeline.from_config(c, still=True).process(read_image(SAMPLES_DIR / 'astronaut.jpg'))"
+        )
+        run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "XNNPACK" not in run.stderr, (detector, run.stderr)
