@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from moodcast.convert.tflite_graph import load_graph
-from moodcast.edge.detectors.blazeface import letterbox_geometry, shrink
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.edge.vision.detectors.blazeface import letterbox_geometry, shrink
 
 STRIDE = 32  # the network's coarsest feature map: input sides must be multiples of it
 

@@ -16,8 +16,8 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from moodcast.edge.detectors import DetectorOptions
 from moodcast.edge.errors import ConfigError, MissingExtraError, ModelError
+from moodcast.edge.vision.detectors import DetectorOptions
 from moodcast.evaluation.detector import FDDB_ADJUST, detector_for_ap, evaluate_detector
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from moodcast.convert.tf import tensorflow
-from moodcast.edge.emotion import EmotionOptions, predict_probabilities
 from moodcast.edge.errors import ConfigError, MissingExtraError, ModelError
 from moodcast.edge.labels import EMOTIONS
-from moodcast.edge.runtime import TFLiteModel
+from moodcast.edge.vision.emotion import EmotionOptions, predict_probabilities
+from moodcast.edge.vision.runtime import TFLiteModel
 from moodcast.evaluation.metrics import classification_report
 from moodcast.training import data as fer
 

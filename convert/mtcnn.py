@@ -3,7 +3,7 @@
 The package stores each network as an lz4-compressed joblib list of arrays, in the order its
 Keras layers create their weights. The networks are rebuilt here with the same layers (Keras 3,
 functional) and converted with float32 weights: they are small (P-Net 27 KB) and the device code
-(edge/detectors/mtcnn.py) runs the cascade around them in numpy.
+(edge/vision/detectors/mtcnn.py) runs the cascade around them in numpy.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def write_card(files: dict, out_dir: Path, extra: dict) -> Path:
         "changes": "networks rebuilt in Keras 3 from the package's weight arrays, converted with float32 weights",
         "command": f"moodcast convert detector --arch mtcnn --out {out_dir}",
         "notes": "R-Net and O-Net also check BlazeFace's proposals in the default detector, blazeface-onet "
-        "(edge/detectors/refined.py, measured in models/README.md)",
+        "(edge/vision/detectors/refined.py, measured in models/README.md)",
         **extra,
     }
     path = out_dir / "mtcnn.json"

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from moodcast.convert.tf import keras_module
-from moodcast.edge.emotion import predict_probabilities
 from moodcast.edge.errors import ModelError
-from moodcast.edge.runtime import TFLiteModel, interpreter_class
+from moodcast.edge.vision.emotion import predict_probabilities
+from moodcast.edge.vision.runtime import TFLiteModel, interpreter_class
 from moodcast.training import data as fer
 
 UNFOLD_SAMPLES = 4000  # cleaned training crops for the batch-norm statistics

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from moodcast.edge import config as cfg
 from moodcast.edge.errors import SourceError
@@ -50,9 +51,9 @@ def print_json_last(obj: dict) -> None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     import cv2
 
-    from moodcast.edge.annotate import draw
     from moodcast.edge.pipeline import Pipeline
     from moodcast.edge.sources.images import IMAGE_SUFFIXES, decode, read_bytes
+    from moodcast.edge.tools.annotate import draw
 
     config = load_config(args)
     pipeline = Pipeline.from_config(config, still=True)
@@ -74,7 +75,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             continue
         rgb = decoded.rgb
         result = pipeline.process(rgb)
-        entry = {"image": str(image), "width": decoded.width, "height": decoded.height}
+        entry: dict[str, Any] = {"image": str(image), "width": decoded.width, "height": decoded.height}
         entry.update(result.as_dict(box_scale=1 / decoded.scale))
         results.append(entry)
         if args.annotate:
@@ -100,9 +101,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from moodcast.edge.bench import run_bench, run_video_bench
+    from moodcast.edge.tools.bench import BenchReport, VideoReport, run_bench, run_video_bench
 
     config = load_config(args, {"runtime": {"threads": args.threads}} if args.threads else None)
+    report: BenchReport | VideoReport
     if args.video:
         report = run_video_bench(config, args.input, args.passes)
     else:
@@ -114,7 +116,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from moodcast.edge.api import serve
+    from moodcast.edge.service.api import serve
 
     config = load_config(args)
     host = args.host or config.api.host
@@ -124,7 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from moodcast.edge.doctor import as_dict, format_checks, run_checks
+    from moodcast.edge.tools.doctor import as_dict, format_checks, run_checks
 
     checks = run_checks(load_config(args), broker=not args.no_broker, source=not args.no_source)
     print(format_checks(checks))
@@ -135,7 +137,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from moodcast.edge.daemon import Ending, run_daemon
+    from moodcast.edge.service.daemon import Ending, run_daemon
 
     flags = flag_layer(args, (("source", "source", "uri"), *MQTT_FLAGS))
     if args.loop:

@@ -10,29 +10,31 @@ itself; every error names the key it is about.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import socket
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moodcast.edge.detectors import DetectorOptions
-from moodcast.edge.emotion import EmotionOptions
 from moodcast.edge.errors import ConfigError
-from moodcast.edge.motion import MotionOptions
+from moodcast.edge.mood.preferences import LearnOptions
+from moodcast.edge.mood.recommend import RecommendOptions
+from moodcast.edge.mood.scene import SceneOptions
 from moodcast.edge.parsing import parse_bool
 from moodcast.edge.player.options import PlayOptions
-from moodcast.edge.preferences import LearnOptions
-from moodcast.edge.recommend import RecommendOptions
-from moodcast.edge.scene import SceneOptions
 from moodcast.edge.sources.base import SourceOptions
-from moodcast.edge.tracker import TrackingOptions
+from moodcast.edge.vision.detectors import DetectorOptions
+from moodcast.edge.vision.emotion import EmotionOptions
+from moodcast.edge.vision.motion import MotionOptions
+from moodcast.edge.vision.tracker import TrackingOptions
 
 __all__ = ["Config", "ConfigError", "load", "parse_assignment"]
 
 # MOODCAST_* variables that are not config keys: the secret (read where it is used) and the log level.
-NOT_SETTINGS = ("MOODCAST_MQTT_PASSWORD", "MOODCAST_LOG")
+NOT_SETTINGS = ("MOODCAST_MQTT_PASSWORD", "MOODCAST_MPD_PASSWORD", "MOODCAST_LOG")
 
 
 def require(ok: bool, key: str, expected: str, value: object) -> None:
@@ -47,6 +49,13 @@ def require_topic_level(value: str, key: str, empty_ok: bool = True) -> None:
         return
     bad = any(c in value for c in "#+\0") or value.startswith("/") or value.endswith("/") or "//" in value
     require(not bad, key, "a topic without '#', '+', empty levels or a leading or trailing '/'", value)
+    # Topics under '$' are the broker's own ($SYS): a client publishing there is disconnected.
+    require(not value.startswith("$"), key, "a topic that does not start with '$' (the broker's own)", value)
+
+
+# Home Assistant accepts only these in a discovery topic's node and object ids; it ignores the
+# rest without a word ("illegal discovery topic").
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,13 @@ class MqttConfig:
     def __post_init__(self):
         require(bool(self.host.strip()), "host", "a host name or address", self.host)
         require(0 < self.port < 65536, "port", "a port number 1-65535", self.port)
-        require_topic_level(self.device_id, "device_id")
-        require("/" not in self.device_id, "device_id", "one topic level (no '/')", self.device_id)
+        if self.device_id:
+            require(
+                DEVICE_ID.fullmatch(self.device_id) is not None,
+                "device_id",
+                "1-64 letters, digits, '_' or '-' (what Home Assistant accepts in a discovery id)",
+                self.device_id[:80],
+            )
         require_topic_level(self.prefix, "prefix")
         require_topic_level(self.discovery_prefix, "discovery_prefix", empty_ok=False)
         require(self.protocol in ("5", "3.1.1"), "protocol", "'5' or '3.1.1'", self.protocol)
@@ -150,6 +164,10 @@ def _field_types(section_cls: type) -> dict[str, object]:
 
 def _coerce(value: object, kind: object, key: str) -> object:
     """``value`` (from TOML or a string from env/flags) as the field's type, or ConfigError."""
+    if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        # A CRLF env file leaves '\r' at the end of every value; in a client id or topic it makes
+        # the broker drop the connection, in a log line it splits the line.
+        raise ConfigError(f"{key}: control characters in {value[:80]!r} (an env file saved with CRLF line ends?)")
     if typing.get_origin(kind) is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a table")
@@ -167,10 +185,15 @@ def _coerce(value: object, kind: object, key: str) -> object:
         what = "an integer" if kind is int else "a number"
         if isinstance(value, bool):
             raise ConfigError(f"{key}: expected {what}, got {value!r}")
+        if not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{key}: expected {what}, got {value!r}")
         try:
-            return kind(value)  # type: ignore[operator]
-        except (TypeError, ValueError):
+            number = int(value) if kind is int else float(value)
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"{key}: expected {what}, got {value!r}") from None
+        if not math.isfinite(number):  # nan and inf pass float() and then break arithmetic, JSON and sleeps
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+        return number
     if kind is str:
         if isinstance(value, (dict, list)):
             raise ConfigError(f"{key}: expected a string, got {type(value).__name__}")

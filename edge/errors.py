@@ -21,6 +21,11 @@ class SourceError(MoodcastError, RuntimeError):
     """A source that cannot be opened or stopped delivering; the message says what to check."""
 
 
+class SourceGone(SourceError):
+    """A source that trying again cannot bring back (a video file that cannot be opened): the run
+    ends with it, where a camera or stream that fails is retried."""
+
+
 class DatasetError(MoodcastError, ValueError):
     """A data set that cannot be read; the message names the file."""
 

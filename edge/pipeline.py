@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from moodcast.edge.config import Config
-from moodcast.edge.detectors import Face, FaceDetector, create_detector
-from moodcast.edge.emotion import Emotion, EmotionClassifier
-from moodcast.edge.motion import MotionDetector
-from moodcast.edge.recommend import GenreRecommender, Recommendation
-from moodcast.edge.scene import Scene, SceneFace, SceneTracker
-from moodcast.edge.tracker import FaceTracker, Step
+from moodcast.edge.mood.recommend import GenreRecommender, Recommendation
+from moodcast.edge.mood.scene import Scene, SceneFace, SceneTracker
+from moodcast.edge.vision.detectors import Face, FaceDetector, create_detector
+from moodcast.edge.vision.detectors.base import FollowingDetector
+from moodcast.edge.vision.emotion import Emotion, EmotionClassifier
+from moodcast.edge.vision.motion import MotionDetector
+from moodcast.edge.vision.tracker import FaceTracker, Step
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Pipeline:
         motion = MotionDetector(config.motion) if config.motion.enabled and not still else None
         tracker = None
         if config.tracking.enabled and not still:
-            tracker = FaceTracker(config.tracking, can_follow=hasattr(detector, "refine"))
+            tracker = FaceTracker(config.tracking, can_follow=isinstance(detector, FollowingDetector))
         return cls(
             detector,
             EmotionClassifier(config.emotion, threads),
@@ -133,7 +134,7 @@ class Pipeline:
             faces = self.detector.detect(rgb)
         elif step is Step.DETECT:
             tracks = self.tracker.detected(self.detector.detect(rgb), ts)
-        elif step is Step.FOLLOW:
+        elif step is Step.FOLLOW and isinstance(self.detector, FollowingDetector):  # can_follow said so
             tracks = self.tracker.followed(self.detector.refine(rgb, [t.face.box for t in self.tracker.tracks]))
         else:
             tracks = self.tracker.tracks
@@ -145,7 +146,8 @@ class Pipeline:
         else:
             due = self.tracker.due()
             self.tracker.classified(due, self.classifier.classify(rgb, [t.face for t in due]))
-            results = [FaceResult(t.face, t.emotion, t.id) for t in tracks]
+            # Every track is classified by now: a track is due until it has an emotion.
+            results = [FaceResult(t.face, t.emotion, t.id) for t in tracks if t.emotion is not None]
             classified = len(due)
         t3 = time.perf_counter()
         scene = self.scene.update([SceneFace(r.face.box.area, r.emotion.probabilities) for r in results], ts)

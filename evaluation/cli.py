@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 
 from moodcast.edge.cli import load_config, print_json_last, with_config
-from moodcast.edge.detectors import BACKENDS
+from moodcast.edge.vision.detectors import BACKENDS
 from moodcast.evaluation.degrade import KINDS
 
 

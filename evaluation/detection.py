@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from moodcast.edge.detectors.base import iou_matrix
+from moodcast.edge.vision.detectors.base import iou_matrix
 
 
 @dataclass(frozen=True)

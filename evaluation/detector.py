@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from moodcast.edge.detectors import DetectorOptions, FaceDetector, create_detector
 from moodcast.edge.errors import DatasetError
 from moodcast.edge.sources.images import read_image
+from moodcast.edge.vision.detectors import DetectorOptions, FaceDetector, create_detector
 from moodcast.evaluation.detection import BoxAdjust, score_detections
 
 # How each detector's boxes map onto FDDB's ellipse-derived boxes (forehead included): median

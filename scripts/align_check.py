@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 
 from moodcast.edge.config import Config
-from moodcast.edge.emotion import EmotionClassifier, EmotionOptions
 from moodcast.edge.labels import EMOTIONS
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.edge.vision.emotion import EmotionClassifier, EmotionOptions
 from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
 
 

@@ -29,11 +29,11 @@ import numpy as np
 from checkout import REPO
 
 from moodcast.edge import config as cfg
-from moodcast.edge.detectors.blazeface import letterbox_geometry
 from moodcast.edge.labels import EMOTIONS
 from moodcast.edge.paths import SAMPLES_DIR
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.edge.vision.detectors.blazeface import letterbox_geometry
 from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, largest_face_label, score_with_misses
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from checkout import REPO
 
-from moodcast.edge.detectors import BACKENDS, DetectorOptions
-from moodcast.edge.detectors.base import iou_matrix
 from moodcast.edge.sources.images import read_image
+from moodcast.edge.vision.detectors import BACKENDS, DetectorOptions
+from moodcast.edge.vision.detectors.base import iou_matrix
 from moodcast.evaluation.detection import BoxAdjust, score_detections
 from moodcast.evaluation.detector import detector_for_ap, read_annotations
 

@@ -42,10 +42,12 @@ def make_tracks(sox: str, folder: Path, tracks: dict[str, tuple[str, float, int]
 
 
 class LocalMpd:
-    """``mpd --no-daemon`` on ``music``; ``audio``: MPD's default output instead of the null one."""
+    """``mpd --no-daemon`` on ``music``; ``audio``: MPD's default output instead of the null one;
+    ``password``: clients without it may do nothing (MPD's ``default_permissions ""``), and the
+    log is verbose (one line per client connection)."""
 
-    def __init__(self, binary: str, workdir: Path, music: Path, audio: bool = False):
-        self.binary, self.workdir, self.music = binary, workdir, music
+    def __init__(self, binary: str, workdir: Path, music: Path, audio: bool = False, password: str = ""):
+        self.binary, self.workdir, self.music, self.password = binary, workdir, music, password
         self.port = free_port()
         self.playlists = workdir / "playlists"
         self.playlists.mkdir(parents=True, exist_ok=True)
@@ -53,7 +55,13 @@ class LocalMpd:
         self.conf.write_text(
             f'music_directory "{music}"\nplaylist_directory "{self.playlists}"\n'
             f'db_file "{workdir / "database"}"\npid_file "{workdir / "pid"}"\n'
-            f'bind_to_address "127.0.0.1"\nport "{self.port}"\nzeroconf_enabled "no"\n' + ("" if audio else NULL_OUTPUT)
+            f'bind_to_address "127.0.0.1"\nport "{self.port}"\nzeroconf_enabled "no"\n'
+            + ("" if audio else NULL_OUTPUT)
+            + (
+                f'password "{password}@read,add,control,admin"\ndefault_permissions ""\nlog_level "verbose"\n'
+                if password
+                else ""
+            )
         )
         self.proc: subprocess.Popen | None = None
 
@@ -89,6 +97,8 @@ class LocalMpd:
         client = mpd.MPDClient()
         client.timeout = 10
         client.connect("127.0.0.1", self.port)
+        if self.password:
+            client.password(self.password)
         return client
 
     def stop(self) -> None:

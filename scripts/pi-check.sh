@@ -117,7 +117,7 @@ x86_reference() {
 import json, platform, numpy, cv2
 from moodcast import edge
 from importlib import metadata
-from moodcast.edge.runtime import interpreter_class
+from moodcast.edge.vision.runtime import interpreter_class
 assert edge.__file__.startswith('$src/'), edge.__file__
 print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version__, 'cv2': cv2.__version__,
                   'runtime': interpreter_class()[0], 'ai_edge_litert': metadata.version('ai-edge-litert')}))

@@ -49,7 +49,7 @@ try:
 except Exception as exc:
     v["cv2"] = f"error: {exc}"
 try:
-    from moodcast.edge.runtime import interpreter_class
+    from moodcast.edge.vision.runtime import interpreter_class
     v["runtime"] = interpreter_class()[0]
 except Exception as exc:
     v["runtime"] = f"error: {exc}"

@@ -18,11 +18,11 @@ import numpy as np
 from compare_fer import letterbox
 
 from moodcast.edge import config as cfg
-from moodcast.edge.detectors.base import box_corners
-from moodcast.edge.detectors.mtcnn import to_square
-from moodcast.edge.detectors.refined import BlazeFaceOnet
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.edge.vision.detectors.base import box_corners
+from moodcast.edge.vision.detectors.mtcnn import to_square
+from moodcast.edge.vision.detectors.refined import BlazeFaceOnet
 
 STAGES = ("letterbox", "blazeface", "decode", "rnet", "onet", "crops", "emotion", "pipeline")
 

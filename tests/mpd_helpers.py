@@ -23,15 +23,17 @@ def make_tracks(folder: Path, tracks: dict[str, tuple[str, float, int]]) -> None
 class Mpd(localmpd.LocalMpd):
     """``mpd --no-daemon`` with its own config, database and playlists under ``workdir``."""
 
-    def __init__(self, workdir: Path, music: Path):
-        super().__init__(require_tool("mpd"), workdir, music)
+    def __init__(self, workdir: Path, music: Path, password: str = ""):
+        super().__init__(require_tool("mpd"), workdir, music, password=password)
 
 
-def start_player(port: int, mpd_port: int, device_id: str, *extra: str, log: Path) -> subprocess.Popen:
-    """``moodcast play`` as its own process."""
+def start_player(
+    port: int, mpd_port: int, device_id: str, *extra: str, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``moodcast play`` as its own process (``env``: added to this one's environment)."""
     cmd = [sys.executable, "-m", "moodcast", "play", "--mqtt-port", str(port), "--device-id", device_id]
     cmd += ["--mpd-port", str(mpd_port), *extra]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from moodcast.edge.config import Config
-from moodcast.edge.detectors.base import Box, Face
-from moodcast.edge.emotion import EmotionClassifier, EmotionOptions, crop_face, eye_tilt
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.sources.images import read_image
+from moodcast.edge.vision.detectors.base import Box, Face
+from moodcast.edge.vision.emotion import EmotionClassifier, EmotionOptions, crop_face, eye_tilt
 
 
 def turned(rgb, degrees):

@@ -14,9 +14,9 @@ import urllib.request
 import pytest
 from helpers import REPO, validate
 
-from moodcast.edge.api import create_app
 from moodcast.edge.config import load
 from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.service.api import create_app
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import re
 import yaml
 from conftest import REPO
 
-from moodcast.edge.contract import Topics, discovery_payload
-from moodcast.edge.recommend import DEFAULT_GENRES
+from moodcast.edge.mood.recommend import DEFAULT_GENRES
+from moodcast.edge.service.contract import Topics, discovery_payload
 
 BLUEPRINT = REPO / "homeassistant" / "blueprints" / "automation" / "moodcast" / "play_genre.yaml"
 

@@ -16,12 +16,12 @@ WORKSTATION = ("tensorflow", "keras", "training", "convert")
 DEVICE_RUN = """
 import sys
 from moodcast.cli import main
-import moodcast.edge.daemon, moodcast.edge.pipeline, moodcast.edge.api, moodcast.edge.mqtt
+import moodcast.edge.service.daemon, moodcast.edge.pipeline, moodcast.edge.service.api, moodcast.edge.service.mqtt
 from moodcast.edge.config import load
 from moodcast.edge.paths import SAMPLES_DIR
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.sources.images import read_image
-from moodcast.edge.api import create_app
+from moodcast.edge.service.api import create_app
 
 config = load(environ={})
 result = Pipeline.from_config(config).process(read_image(SAMPLES_DIR / "astronaut.jpg"))
@@ -46,17 +46,29 @@ def test_the_device_entry_points_load_nothing_of_the_workstation():
     assert "loaded: []" in run.stdout
 
 
+# The device package's groups (edge/<group>/); its other modules are the shared base (errors,
+# labels, parsing, paths, install) or named for themselves (config, pipeline, cli).
+EDGE_GROUPS = ("vision", "mood", "sources", "service", "tools", "player")
+EDGE_BASE = ("errors", "labels", "parsing", "paths", "install")
+
+
 def layer(module: str) -> str:
-    """The layer a module name belongs to: moodcast's subpackage (``moodcast.edge.x`` -> ``edge``;
-    the command, ``moodcast.cli``, -> ``moodcast``), else its top-level package."""
+    """The layer a module name belongs to: ``edge.<group>`` inside the device package (``edge.base``
+    for its shared base), moodcast's other subpackages by name (the command, ``moodcast.cli``, is
+    ``moodcast``), else its top-level package (``paho``, ``tensorflow``)."""
     parts = module.split(".")
     if parts[0] != "moodcast":
         return parts[0]
-    return parts[1] if len(parts) > 1 and parts[1] in ("edge", "evaluation", "training", "convert") else "moodcast"
+    if len(parts) < 2 or parts[1] not in ("edge", "evaluation", "training", "convert"):
+        return "moodcast"
+    if parts[1] != "edge" or len(parts) < 3:
+        return parts[1]
+    return f"edge.{'base' if parts[2] in EDGE_BASE else parts[2]}"
 
 
 def imported_modules(package: str) -> dict[str, set[str]]:
-    """The layers of everything each module of ``package`` imports (at any depth of the code)."""
+    """The layers of everything each module of ``package`` imports, at any depth of the code:
+    import statements and ``importlib.import_module("...")`` calls with a literal name."""
     found = {}
     for path in sorted((REPO / package).rglob("*.py")):
         names = set()
@@ -65,22 +77,58 @@ def imported_modules(package: str) -> dict[str, set[str]]:
                 names |= {layer(alias.name) for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(layer(node.module))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "import_module"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                names.add(layer(node.args[0].value))
         found[str(path.relative_to(REPO))] = names
     return found
+
+
+WORKSTATION_SIDE = {"training", "convert", "evaluation", "moodcast", "tensorflow", "keras"}
+SERVICE_SIDE = {"edge.service", "edge.tools", "edge.player", "edge.config", "edge.pipeline", "edge.cli"}
+SERVICE_LIBRARIES = {"paho", "flask", "werkzeug", "waitress", "mpd"}
+# The one exception, said in docs/development.md: when neither LiteRT nor tflite-runtime is
+# installed, the runtime falls back to TensorFlow's own tf.lite, imported lazily.
+ALLOWED = {"edge/vision/runtime.py": {"tensorflow"}}
+BASE_FORBIDDEN = WORKSTATION_SIDE | SERVICE_SIDE | {f"edge.{group}" for group in EDGE_GROUPS}
 
 
 @pytest.mark.parametrize(
     "package, forbidden",
     [
-        ("edge", {"training", "convert", "evaluation", "moodcast", "tensorflow", "keras"}),
+        # Per-frame compute: no processes, no I/O libraries, nothing above it.
+        ("edge/sources", WORKSTATION_SIDE | SERVICE_SIDE | SERVICE_LIBRARIES | {"edge.vision", "edge.mood"}),
+        ("edge/vision", WORKSTATION_SIDE | SERVICE_SIDE | SERVICE_LIBRARIES | {"edge.mood"}),
+        ("edge/mood", WORKSTATION_SIDE | SERVICE_SIDE | SERVICE_LIBRARIES),
+        # The shared base imports nothing of the device package but itself.
+        *[
+            (f"edge/{name}.py", WORKSTATION_SIDE | SERVICE_SIDE | {f"edge.{g}" for g in EDGE_GROUPS})
+            for name in EDGE_BASE
+        ],
+        # The processes and tools: the device's, never the workstation's; the player loads no model.
+        ("edge/service", WORKSTATION_SIDE | {"edge.tools", "edge.player", "edge.cli"}),
+        ("edge/player", WORKSTATION_SIDE | {"edge.vision", "edge.tools", "edge.cli"}),
+        ("edge/tools", WORKSTATION_SIDE | {"edge.cli"}),
+        ("edge", WORKSTATION_SIDE),
         ("evaluation", {"training", "convert", "moodcast", "tensorflow", "keras"}),
         ("training", {"convert", "moodcast"}),
         ("convert", {"moodcast"}),
     ],
 )
 def test_imports_point_down_the_layers(package, forbidden):
-    wrong = {module: sorted(names & forbidden) for module, names in imported_modules(package).items()}
+    modules = imported_modules(package) if (REPO / package).is_dir() else {package: _imports_of_file(package)}
+    wrong = {m: sorted(names & forbidden - ALLOWED.get(m, set())) for m, names in modules.items()}
     assert not {m: n for m, n in wrong.items() if n}
+
+
+def _imports_of_file(relative: str) -> set[str]:
+    return imported_modules(relative.rsplit("/", 1)[0])[relative]
 
 
 def test_the_tests_run_only_the_programs_that_test_sh_installs():

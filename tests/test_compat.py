@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from moodcast.edge.detectors.base import iou_matrix
-from moodcast.edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
 from moodcast.edge.paths import MODELS_DIR
-from moodcast.edge.runtime import TFLiteModel
 from moodcast.edge.sources.images import read_image
+from moodcast.edge.vision.detectors.base import iou_matrix
+from moodcast.edge.vision.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from moodcast.edge.vision.runtime import TFLiteModel
 
 REPO = MODELS_DIR.parent
 PROBE = REPO / "tests" / "tflite_runtime_probe.py"
@@ -164,7 +164,7 @@ PROBE_VERSIONS = """
 import subprocess, sys
 from importlib import metadata
 import cv2, numpy
-from moodcast.edge.runtime import interpreter_class
+from moodcast.edge.vision.runtime import interpreter_class
 try:
     litert = metadata.version("ai-edge-litert")
 except metadata.PackageNotFoundError:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from helpers import REPO, run_cli
 
-from moodcast.edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
 from moodcast.edge.paths import MODELS_DIR
 from moodcast.edge.sources.images import read_image
+from moodcast.edge.vision.detectors.blazeface import BlazeFace, BlazeFaceOptions
 
 pytestmark = pytest.mark.slow
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "wheels"

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from moodcast.edge.config import load
-from moodcast.edge.contract import Topics
-from moodcast.edge.daemon import Daemon, Ending
-from moodcast.edge.mqtt import Command, CommandQueue
+from moodcast.edge.mood.preferences import Feedback
 from moodcast.edge.paths import SAMPLES_DIR
 from moodcast.edge.pipeline import Pipeline
-from moodcast.edge.preferences import Feedback
+from moodcast.edge.service.contract import Topics
+from moodcast.edge.service.daemon import Daemon, Ending
+from moodcast.edge.service.mqtt import Command, CommandQueue
 from moodcast.edge.sources.base import Frame, SourceError
 from moodcast.edge.sources.images import read_image
 
@@ -310,7 +310,7 @@ def test_a_clock_stepped_back_does_not_stop_the_analysis():
 
 
 def test_feedback_the_full_queue_dropped_is_counted_in_the_log(caplog):
-    from moodcast.edge.mqtt import FEEDBACK_QUEUE
+    from moodcast.edge.service.mqtt import FEEDBACK_QUEUE
 
     flood = {2: [Feedback("skipped", "angry", "metal")] * (FEEDBACK_QUEUE + 36)}  # between two frames
     run(timed(FACE, 0.0, 1.0, 10), commands=flood, feedback_queue=FEEDBACK_QUEUE)

@@ -124,6 +124,30 @@ def test_discovery_is_published_again_when_home_assistant_restarts(broker):
 
 
 @pytest.mark.slow
+def test_a_flood_of_home_assistant_online_gets_one_republish_then_one_more(broker):
+    """3,000 "online" on homeassistant/status: one discovery at once, one when the interval is
+    up, none for the rest (before: one retained 2.8 KB document per message)."""
+    from moodcast.edge.service.mqtt import DISCOVERY_REPUBLISH_S
+
+    rec = Recorder(broker.port)
+    proc = start_daemon(broker.port, "flood", "--source", CLIP, "--loop")
+    topic = "homeassistant/device/flood/config"
+    rec.wait_for(lambda m: m.topic == topic, timeout=20)
+    time.sleep(0.5)
+    before = len(rec.on(topic))
+    flood = time.monotonic()
+    for _ in range(3000):
+        rec.client.publish("homeassistant/status", "online", qos=0)
+    time.sleep(3)
+    assert len(rec.on(topic)) - before == 1
+    time.sleep(max(0.0, flood + DISCOVERY_REPUBLISH_S + 3 - time.monotonic()))
+    assert len(rec.on(topic)) - before == 2
+    assert proc.poll() is None
+    stop(proc)
+    rec.close()
+
+
+@pytest.mark.slow
 def test_broker_outage_loses_no_state_and_keeps_order(tmp_path):
     """Broker stopped for OUTAGE_S while the daemon keeps producing state; after it is back,
     every state message arrives, in order, seq contiguous."""

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from moodcast.edge.detectors.base import iou_matrix, weighted_nms
-from moodcast.edge.detectors.blazeface import VARIANTS, shrink, ssd_anchors
-from moodcast.edge.detectors.mtcnn import nms, to_square
+from moodcast.edge.vision.detectors.base import iou_matrix, weighted_nms
+from moodcast.edge.vision.detectors.blazeface import VARIANTS, shrink, ssd_anchors
+from moodcast.edge.vision.detectors.mtcnn import nms, to_square
 from moodcast.evaluation.detection import BoxAdjust, average_precision, match, score_detections
 from moodcast.evaluation.metrics import classification_report
 

@@ -29,7 +29,7 @@ README_MOST_LINES = 200
 
 # Shown on purpose as what is refused (docs/configuration.md, docs/robustness.md).
 UNKNOWN_ON_PURPOSE = {"scene.mood"}
-# `section.key` look-alikes that are file names (models/emotion.json, edge/scene.py, ...).
+# `section.key` look-alikes that are file names (models/emotion.json, edge/mood/scene.py, ...).
 FILE_SUFFIXES = {"py", "json", "tflite", "keras", "toml", "md", "txt", "csv", "npz", "npy", "zip", "png", "service"}
 SHELL_BLOCKS = {"", "sh", "bash", "shell", "console"}
 # Top-level folders: a code span starting with one of them is a repository path.
@@ -315,7 +315,7 @@ def test_every_config_key_and_toml_block_shown_exists(path, tmp_path):
 
 
 def test_the_key_finder_tells_keys_from_files():
-    assert key_problems("learn.prior, recommend.match, models/emotion.json, edge/scene.py, emotion.keras") == []
+    assert key_problems("learn.prior, recommend.match, models/emotion.json, edge/mood/scene.py, emotion.keras") == []
     assert (
         key_problems("[play.targets] [mqtt] host [source] uri = '0' MOODCAST_PLAY_HOLD_S MOODCAST_MQTT_PASSWORD") == []
     )

@@ -15,9 +15,9 @@ from conftest import make_broker, require_tool
 from helpers import last_json, run_cli
 
 from moodcast.edge.config import load
-from moodcast.edge.doctor import FAIL, OK, WARN, check_versions, run_checks
 from moodcast.edge.paths import MODELS_DIR
 from moodcast.edge.sources import SourceError, SourceOptions, open_source
+from moodcast.edge.tools.doctor import FAIL, OK, WARN, check_versions, run_checks
 
 
 def by_name(report: dict) -> dict[str, dict]:
@@ -129,7 +129,7 @@ def test_picamera2_against_another_numpy_is_named_by_doctor_and_by_the_source(br
 def test_only_a_twin_that_keeps_publishing_and_only_one_of_two_gives_way():
     """A retained state left by an earlier run never changes; a live twin's seq does. Of two
     twins the smaller boot_id backs off."""
-    from moodcast.edge.mqtt import Publisher
+    from moodcast.edge.service.mqtt import Publisher
 
     publisher = Publisher(load(overrides={"mqtt": {"device_id": "twin"}}, environ={}))
     try:
@@ -160,7 +160,7 @@ def test_retained_commands_on_ever_more_topics_are_remembered_boundedly():
     grow what the publisher remembers of them."""
     from types import SimpleNamespace
 
-    from moodcast.edge.mqtt import COMMAND_QUEUE, Publisher
+    from moodcast.edge.service.mqtt import COMMAND_QUEUE, Publisher
 
     publisher = Publisher(load(overrides={"mqtt": {"device_id": "flood"}}, environ={}))
     try:

@@ -118,8 +118,8 @@ def test_a_folder_source_skips_a_bomb(tmp_path):
 
 
 def test_the_api_answers_413_for_a_bomb_and_boxes_in_the_photos_pixels():
-    from moodcast.edge.api import create_app
     from moodcast.edge.config import load
+    from moodcast.edge.service.api import create_app
 
     client = create_app(load(environ={})).test_client()
     for bomb in (jpeg_declaring(30000, 30000), png_declaring(100000, 100000)):
@@ -129,3 +129,35 @@ def test_the_api_answers_413_for_a_bomb_and_boxes_in_the_photos_pixels():
     body = r.get_json()
     assert r.status_code == 200 and body["width"] == 4 * decode(ASTRONAUT, "a").width
     assert body["faces"][0]["box"][2] > 250  # the sample's 79-pixel face, four times as wide
+
+
+def phone_photo(orientation: int, scale: int = 3) -> bytes:
+    """The sample as a phone stores a portrait or turned shot: pixels turned, EXIF Orientation set
+    so that a viewer shows it upright (6: turn 90 degrees clockwise to show; 8: counter-clockwise)."""
+    import io
+
+    from PIL import Image
+
+    upright = Image.open(io.BytesIO(ASTRONAUT)).convert("RGB")
+    upright = upright.resize((upright.width * scale, upright.height * scale))
+    stored = upright.transpose(Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    stored.save(out, "JPEG", quality=95, exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_a_phone_photo_is_reported_upright_with_its_face_where_it_is_shown(orientation, tmp_path):
+    """Width, height and boxes are of the picture as shown (EXIF orientation applied), as decoded."""
+    from helpers import run_cli
+
+    (tmp_path / "phone.jpg").write_bytes(phone_photo(orientation))
+    (tmp_path / "upright.jpg").write_bytes(ASTRONAUT)
+    code, out, _ = run_cli("analyze", str(tmp_path / "phone.jpg"), str(tmp_path / "upright.jpg"), "--json")
+    assert code == 0
+    phone, upright = last_json(out)["images"]
+    assert (phone["width"], phone["height"]) == (upright["width"] * 3, upright["height"] * 3)
+    assert phone["scene"]["emotion"] == "happy"
+    np.testing.assert_allclose(phone["faces"][0]["box"], np.array(upright["faces"][0]["box"]) * 3, rtol=0.03)

@@ -9,9 +9,11 @@ import sys
 import pytest
 from conftest import REPO
 
-from moodcast.edge import doctor, install, runtime
+from moodcast.edge import install
 from moodcast.edge.config import load
 from moodcast.edge.errors import MissingExtraError
+from moodcast.edge.tools import doctor
+from moodcast.edge.vision import runtime
 
 
 def test_an_editable_checkout_is_told_to_install_the_extra_from_itself(monkeypatch):

@@ -12,9 +12,9 @@ import time
 from helpers import validate
 from mqtt_helpers import Recorder, start_daemon, stop, wait_for_line
 
+from moodcast.edge.mood.preferences import LearnOptions, PreferenceFile, Preferences, parse_feedback
+from moodcast.edge.mood.recommend import RecommendOptions
 from moodcast.edge.paths import SAMPLES_DIR
-from moodcast.edge.preferences import LearnOptions, PreferenceFile, Preferences, parse_feedback
-from moodcast.edge.recommend import RecommendOptions
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 SKIP = json.dumps({"emotion": "angry", "genre": "metal", "outcome": "skipped"})
@@ -112,4 +112,33 @@ def test_a_reset_with_learning_off_removes_the_file(broker, tmp_path):
         late.close()
     finally:
         assert stop(proc) == 0
+    rec.close()
+
+
+def test_a_flood_of_feedback_writes_the_file_once_then_not_before_its_interval_and_a_stop_keeps_all(broker, tmp_path):
+    """20 feedback messages a second for 5 s: before, one atomic rewrite (and two fsyncs) per
+    tick; now the first at once, the next PREFERENCES_SAVE_EVERY_S later, and everything on stop."""
+    from moodcast.edge.service.daemon import PREFERENCES_SAVE_EVERY_S
+
+    file = tmp_path / "state" / "preferences.json"
+    rec = Recorder(broker.port)
+    proc = start_daemon(broker.port, "wear", "--source", CLIP, "--loop", "--set", f"learn.file={file}")
+    rec.wait_for(lambda m: m.topic == "moodcast/wear/preferences", timeout=30, what="preferences at start")
+    writes, last = 0, None
+    started = time.monotonic()
+    sent = 0
+    while time.monotonic() - started < 5:
+        rec.publish("moodcast/wear/feedback", SKIP)
+        sent += 1
+        for _ in range(5):  # each write replaces the file: a new inode
+            seen = file.stat().st_ino if file.exists() else None
+            if seen is not None and seen != last:
+                writes, last = writes + 1, seen
+            time.sleep(0.01)
+    assert PREFERENCES_SAVE_EVERY_S > 5 and writes == 1, writes
+    rec.wait_for(lambda m: m.topic == "moodcast/wear/preferences" and m.json()["updates"] == sent, what="all learned")
+    assert stop(proc) == 0
+    saved = Preferences(RecommendOptions(), LearnOptions())
+    PreferenceFile(file).load(saved)
+    assert saved.updates == sent
     rec.close()

@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from moodcast.edge.detectors import DetectorOptions, create_detector
-from moodcast.edge.detectors.base import iou_matrix
-from moodcast.edge.emotion import EmotionClassifier
 from moodcast.edge.errors import ModelError
 from moodcast.edge.paths import MODELS_DIR
-from moodcast.edge.runtime import TFLiteModel
 from moodcast.edge.sources.images import read_image
+from moodcast.edge.vision.detectors import DetectorOptions, create_detector
+from moodcast.edge.vision.detectors.base import iou_matrix
+from moodcast.edge.vision.emotion import EmotionClassifier
+from moodcast.edge.vision.runtime import TFLiteModel
 from moodcast.evaluation.degrade import TABLE
 
 
@@ -107,7 +107,7 @@ def test_eval_emotion_scores_against_ferplus_majority_votes(data):
 
 
 def test_emotion_classifier_batches_faces(data):
-    from moodcast.edge.detectors.base import Box, Face
+    from moodcast.edge.vision.detectors.base import Box, Face
 
     classifier = EmotionClassifier.create_from_model_path(MODELS_DIR / "emotion.tflite")
     rgb = read_image(data / "photos" / "dlib_2008_001322.jpg")
@@ -129,7 +129,7 @@ def test_the_runtimes_delegate_notice_is_dropped_and_anything_else_it_prints_kep
     import subprocess
     import sys
 
-    from moodcast.edge import runtime
+    from moodcast.edge.vision import runtime
 
     with runtime._without_delegate_notice():
         os.write(2, f"{runtime.DELEGATE_NOTICE}\nERROR: something the user must see\n".encode())

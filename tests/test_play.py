@@ -517,3 +517,43 @@ def test_a_song_replaced_behind_the_current_one_is_the_listeners_even_with_the_s
         queue.changes = changes
         queue.now = Status("play", "7", 0, 1.0, 0.0, queue.now.version + 1, 3, None)
         assert follower.tick(2.0).reason == reason
+
+
+def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_slowing_pace(broker, tmp_path):
+    """Before: no way to give the password, and a connection MPD accepted reset the backoff, so
+    the player reconnected about twice a second forever."""
+    make_tracks(tmp_path / "music", {"funk": ("funk", 3.0, 3)})
+    server = Mpd(tmp_path / "mpd", tmp_path / "music", password="s3cret").start()
+    rec = Recorder(broker.port)
+    rec.publish("moodcast/pw/state", state("funk", "happy"), retain=True)
+    try:
+        with_it = start_player(
+            broker.port, server.port, "pw", *FAST, log=tmp_path / "with.log", env={"MOODCAST_MPD_PASSWORD": "s3cret"}
+        )
+        try:
+            wait_until(lambda: current_name(server.client()).startswith("funk"), what="funk playing")
+        finally:
+            assert stop(with_it) == 0
+        assert "s3cret" not in (tmp_path / "with.log").read_text()
+
+        connects = lambda: (tmp_path / "mpd" / "mpd.log").read_text().count("opened from")  # noqa: E731
+        for name, extra in (("none", ()), ("wrong", ("--set", f"play.password_file={tmp_path / 'guess'}"))):
+            (tmp_path / "guess").write_text("guess\n")
+            before, started = connects(), time.monotonic()
+            player = start_player(broker.port, server.port, "pw", *FAST, *extra, log=tmp_path / f"{name}.log")
+            try:
+                refused = rec.wait_for(
+                    lambda m, t=started: (
+                        m.topic == "moodcast/pw/player" and m.at > t and "MPD unreachable" in m.json()["reason"]
+                    )
+                ).json()
+                assert not refused["mpd_ok"] and "password" in refused["reason"]
+                time.sleep(8)
+            finally:
+                assert stop(player) == 0
+            # Backoff 0.5, 1, 2, 4 s: five tries in the first 8 s, where twice a second made 16.
+            assert 2 <= connects() - before <= 7, (name, connects() - before)
+        assert "guess" not in (tmp_path / "wrong.log").read_text()
+    finally:
+        rec.close()
+        server.stop()

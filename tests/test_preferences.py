@@ -17,9 +17,9 @@ import pytest
 
 from moodcast.edge.config import load
 from moodcast.edge.labels import EMOTIONS
-from moodcast.edge.preferences import Feedback, LearnOptions, PreferenceFile, Preferences, parse_feedback
-from moodcast.edge.recommend import DEFAULT_GENRES, GenreRecommender, RecommendOptions
-from moodcast.edge.scene import CIRCUMPLEX, Scene
+from moodcast.edge.mood.preferences import Feedback, LearnOptions, PreferenceFile, Preferences, parse_feedback
+from moodcast.edge.mood.recommend import DEFAULT_GENRES, GenreRecommender, RecommendOptions
+from moodcast.edge.mood.scene import CIRCUMPLEX, Scene
 
 ANGRY_METAL_SKIP = Feedback("skipped", "angry", "metal")
 
@@ -222,8 +222,8 @@ def test_an_unwritable_folder_keeps_the_preferences_in_memory(tmp_path):
 WRITER = """
 import sys
 from pathlib import Path
-from moodcast.edge.preferences import Feedback, LearnOptions, PreferenceFile, Preferences
-from moodcast.edge.recommend import RecommendOptions
+from moodcast.edge.mood.preferences import Feedback, LearnOptions, PreferenceFile, Preferences
+from moodcast.edge.mood.recommend import RecommendOptions
 p = Preferences(RecommendOptions(), LearnOptions(max_count=10**6, prior=4))
 f = PreferenceFile(Path(sys.argv[1]))
 print("ready", flush=True)

@@ -95,9 +95,9 @@ def test_the_keras_model_rebuilt_from_the_tflite_file_computes_what_the_file_com
     import keras
 
     from moodcast.convert.unfold import keras_from_tflite
-    from moodcast.edge.emotion import predict_probabilities
     from moodcast.edge.paths import MODELS_DIR
-    from moodcast.edge.runtime import TFLiteModel
+    from moodcast.edge.vision.emotion import predict_probabilities
+    from moodcast.edge.vision.runtime import TFLiteModel
     from moodcast.training import data as fer
 
     train, val = fer.load_splits(data.joinpath(*ZIP), 48)

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from moodcast.edge.contract import Topics, discovery_payload, parse_command
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.labels import EMOTIONS
-from moodcast.edge.preferences import Feedback, parse_feedback
-from moodcast.edge.recommend import STRATEGIES, GenreRecommender, RecommendOptions
-from moodcast.edge.scene import SceneFace, SceneOptions, SceneTracker, valence_arousal
+from moodcast.edge.mood.preferences import Feedback, parse_feedback
+from moodcast.edge.mood.recommend import STRATEGIES, GenreRecommender, RecommendOptions
+from moodcast.edge.mood.scene import SceneFace, SceneOptions, SceneTracker, valence_arousal
+from moodcast.edge.service.contract import Topics, discovery_payload, parse_command
 
 
 def probs(**kw) -> np.ndarray:
@@ -163,7 +163,7 @@ def test_the_players_text_sensors_stay_within_home_assistants_state_limit():
     (rendered here with Jinja, the template language Home Assistant uses)."""
     import jinja2
 
-    from moodcast.edge.contract import player_discovery_payload
+    from moodcast.edge.service.contract import player_discovery_payload
 
     payload = player_discovery_payload("d1", Topics("moodcast/d1"), 1)
     env = jinja2.Environment()

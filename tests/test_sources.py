@@ -172,3 +172,27 @@ def test_resilient_source_reopens_with_backoff_and_reports(video):
     assert [f.attempt for f in failures] == [1, 2]
     assert waits == [0.5, 1.0]
     assert "try 0" in failures[0].error
+
+
+def test_a_truncated_video_file_ends_the_run_instead_of_being_retried_like_a_camera(video, broker):
+    """Before: retried with backoff forever (0.5 s -> 16 s), while a missing file exits 1."""
+    import time
+
+    from helpers import run_cli
+
+    truncated = video.with_name("truncated.avi")
+    truncated.write_bytes(video.read_bytes()[:200])
+    failures = []
+    source = ResilientSource(
+        lambda: OpenCVSource(str(truncated), realtime=False),
+        failures.append,
+        sleep=lambda s: None,
+        should_stop=lambda: len(failures) >= 3,  # were it retried: three tries, then the test fails
+    )
+    with pytest.raises(SourceError, match="cannot open this video file"):
+        next(iter(source.frames()))
+    assert failures == []
+    started = time.monotonic()
+    code, _, err = run_cli("run", "--source", str(truncated), "--mqtt-port", str(broker.port), "--device-id", "trunc")
+    assert code == 1 and "truncated.avi: cannot open this video file" in err
+    assert time.monotonic() - started < 20

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from moodcast.edge.detectors.base import Box, Face
-from moodcast.edge.emotion import Emotion
-from moodcast.edge.tracker import FaceTracker, Step, TrackingOptions
+from moodcast.edge.vision.detectors.base import Box, Face
+from moodcast.edge.vision.emotion import Emotion
+from moodcast.edge.vision.tracker import FaceTracker, Step, TrackingOptions
 
 HAPPY = Emotion("happy", 0.9, np.eye(7, dtype=np.float32)[3])
 

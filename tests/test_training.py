@@ -64,7 +64,7 @@ def test_smoke_run_writes_a_complete_run_folder_and_resumes(tmp_path, data):
     card = json.loads(model.with_suffix(".json").read_text())
     assert card["conversion"]["agreement"] > 0.9 and card["training_state"]["epochs_done"] == 2
     assert convert(tmp_path / "again.tflite") == first, "converting the same model again changed the file"
-    from moodcast.edge.emotion import EmotionClassifier
+    from moodcast.edge.vision.emotion import EmotionClassifier
 
     classifier = EmotionClassifier.create_from_model_path(model)
     assert classifier.model.inputs[0].dtype == np.int8 and classifier.model.outputs[0].dtype == np.int8

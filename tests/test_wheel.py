@@ -70,6 +70,11 @@ def test_the_wheel_holds_one_package_with_its_data(wheel):
     ):
         assert shipped in names
     assert "moodcast/models/emotion.keras" not in names  # the float weights are the workstation's
+    # Every module of the checkout is in it (setup.cfg lists the packages one by one).
+    for folder, package in (("moodcast", "moodcast"), ("edge", "moodcast/edge"), ("evaluation", "moodcast/evaluation"),
+                            ("training", "moodcast/training"), ("convert", "moodcast/convert")):  # fmt: skip
+        for module in (REPO / folder).rglob("*.py"):
+            assert f"{package}/{module.relative_to(REPO / folder).as_posix()}" in names, module
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from moodcast.edge.cli import print_json_last
 
 
 def eval_emotion(args: argparse.Namespace) -> int:
-    from moodcast.edge.emotion import EmotionOptions
+    from moodcast.edge.vision.emotion import EmotionOptions
     from moodcast.evaluation.degrade import TABLE, Degradation
     from moodcast.training.data import default_validation_split
     from moodcast.training.evaluate import evaluate_emotion

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from moodcast.edge.emotion import EmotionClassifier, predict_probabilities
 from moodcast.edge.errors import DatasetError, MissingExtraError, ModelError
+from moodcast.edge.vision.emotion import EmotionClassifier, predict_probabilities
 from moodcast.evaluation.degrade import Degradation
 from moodcast.evaluation.metrics import ClassificationReport, classification_report
 from moodcast.training import data as fer

@@ -23,9 +23,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from moodcast.edge.mood.preferences import Feedback
 from moodcast.edge.player.music import Music, MusicError, Status
 from moodcast.edge.player.options import PlayOptions
-from moodcast.edge.preferences import Feedback
 
 log = logging.getLogger("moodcast.play")
 

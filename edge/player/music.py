@@ -4,12 +4,15 @@ follower makes. Every failure of MPD (gone, refused, timed out) is a ``MusicErro
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from moodcast.edge.errors import MissingExtraError, MoodcastError
+from moodcast.edge.errors import ConfigError, MissingExtraError, MoodcastError
 from moodcast.edge.player.options import PlayOptions
 
 FADE_STEPS = 10
@@ -52,23 +55,41 @@ def _client_class():
     return mpd
 
 
+def mpd_password(options: PlayOptions) -> str | None:
+    """From ``play.password_file`` or ``MOODCAST_MPD_PASSWORD``; never logged."""
+    if options.password_file:
+        try:
+            return Path(options.password_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"play.password_file: cannot read {options.password_file} ({exc.strerror})") from None
+    return os.environ.get("MOODCAST_MPD_PASSWORD") or None
+
+
 class Music:
     """One connection to MPD; ``connect`` again after a ``MusicError``."""
 
     def __init__(self, options: PlayOptions):
         self.options = options
+        self._password = mpd_password(options)
         self._mpd = _client_class()
-        self._client = None
+        self._client: Any = None  # an mpd.MPDClient while connected (python-mpd2 ships no types)
 
     def connect(self) -> None:
         self.close()
         client = self._mpd.MPDClient()
         client.timeout = self.options.timeout_s
         client.idletimeout = None
+        where = f"MPD at {self.options.host}:{self.options.port}"
         try:
             client.connect(self.options.host, self.options.port)
+            if self._password:
+                client.password(self._password)
+        except self._mpd.CommandError:
+            with contextlib.suppress(Exception):
+                client.disconnect()
+            raise MusicError(f"{where} refused the password (play.password_file or MOODCAST_MPD_PASSWORD)") from None
         except (OSError, self._mpd.MPDError) as exc:
-            raise MusicError(f"MPD at {self.options.host}:{self.options.port}: {exc or type(exc).__name__}") from None
+            raise MusicError(f"{where}: {exc or type(exc).__name__}") from None
         self._client = client
 
     def close(self) -> None:
@@ -83,7 +104,12 @@ class Music:
         try:
             return getattr(self._client, name)(*args)
         except self._mpd.CommandError as exc:
-            raise MusicRefused(f"MPD refused {name}: {exc}") from None
+            hint = (
+                " (MPD wants a password: play.password_file or MOODCAST_MPD_PASSWORD)"
+                if "permission" in str(exc)
+                else ""
+            )
+            raise MusicRefused(f"MPD refused {name}: {exc}{hint}") from None
         except (OSError, self._mpd.MPDError) as exc:
             self._client = None
             raise MusicError(f"MPD at {self.options.host}:{self.options.port}: {exc or type(exc).__name__}") from None

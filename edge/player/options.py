@@ -22,6 +22,7 @@ class PlayOptions:
 
     host: str = "127.0.0.1"  # MPD
     port: int = 6600
+    password_file: str = ""  # MPD's password, or MOODCAST_MPD_PASSWORD; never logged
     timeout_s: float = 5.0  # one MPD command at most; then it counts as gone
     # genre -> "playlist:NAME" (an MPD stored playlist), "genre:TAG" (the library's tracks with that
     # genre tag) or a stream URL; a genre not listed plays the tracks tagged with its own name.

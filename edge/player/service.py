@@ -14,16 +14,17 @@ import time
 from collections.abc import Callable
 
 from moodcast.edge.config import Config
-from moodcast.edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, iso_now, player_discovery_payload
-from moodcast.edge.mqtt import make_client
+from moodcast.edge.mood.preferences import Feedback
 from moodcast.edge.parsing import parse_json
 from moodcast.edge.player.follow import Follower, PlayerState
 from moodcast.edge.player.music import Music, MusicError
-from moodcast.edge.preferences import Feedback
+from moodcast.edge.service.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, iso_now, player_discovery_payload
+from moodcast.edge.service.mqtt import make_client
 
 log = logging.getLogger("moodcast.play")
 
 TICK_S = 0.25  # MPD is looked at this often (a skip or a track's end is seen within it)
+BACKOFF_FIRST_S = 0.5  # the first wait before reaching MPD again; doubled after each failure
 MQTT_QUEUE = 200  # messages paho keeps while the broker is away; older ones are dropped
 
 
@@ -45,7 +46,7 @@ class Player:
         self._mpd_ok = False
         self._mpd_error = ""
         self._retry_at = 0.0
-        self._backoff = 0.5
+        self._backoff = BACKOFF_FIRST_S
         self._published: dict | None = None
         self._published_at = 0.0
         self.client = make_client(config, f"moodcast-play-{config.device_id}")
@@ -88,6 +89,8 @@ class Player:
     def _on_state(self, payload: bytes) -> None:
         try:
             state = parse_json(payload, STATE_BYTES)
+            if not isinstance(state, dict):
+                return
             genre, emotion = state["genre"], state["emotion"]
         except (ValueError, KeyError, TypeError):
             return
@@ -118,7 +121,9 @@ class Player:
             self._mpd_failed(str(exc), now)
             return
         log.info("MPD at %s:%s%s", self.options.host, self.options.port, " again" if self._mpd_error else "")
-        self._mpd_ok, self._mpd_error, self._backoff = True, "", 0.5
+        # The backoff is reset only once MPD has answered a tick: a connection it accepts and then
+        # drops (no permission, a crash mid-reply) would otherwise be retried twice a second forever.
+        self._mpd_ok, self._mpd_error = True, ""
 
     def _mpd_failed(self, error: str, now: float) -> None:
         if self._mpd_ok or not self._mpd_error:
@@ -144,6 +149,7 @@ class Player:
         if self._mpd_ok:
             try:
                 state = self.follower.tick(now)
+                self._backoff = BACKOFF_FIRST_S
             except MusicError as exc:
                 self._mpd_failed(str(exc), now)
                 state = PlayerState(False, None, None, f"MPD unreachable: {self._mpd_error}", False)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from moodcast.edge.errors import SourceGone
 from moodcast.edge.sources.base import Frame, FrameSource, SourceError, SourceOptions
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, ImageSource
 from moodcast.edge.sources.opencv import OpenCVSource
@@ -50,7 +51,8 @@ class SourceFailure:
 
 
 class ResilientSource:
-    """Reopens a live source that fails, with exponential backoff; files end normally.
+    """Reopens a live source that fails, with exponential backoff; files end normally, and a
+    file that cannot be read ends the run (SourceGone, raised to the caller).
 
     Each failure is reported through ``on_failure`` (the daemon publishes it) and never swallowed.
     """
@@ -86,6 +88,8 @@ class ResilientSource:
                     attempt = 0
                     yield frame
                 return
+            except SourceGone:
+                raise
             except SourceError as exc:
                 attempt += 1
                 self.failures += 1

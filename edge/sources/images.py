@@ -31,13 +31,16 @@ class ImageTooLarge(SourceError):
 @dataclass(frozen=True)
 class DecodedImage:
     rgb: np.ndarray  # (H, W, 3) uint8, its longest side at most max_side
-    width: int  # of the encoded image
+    width: int  # of the image as shown: upright, its EXIF orientation applied (as OpenCV decodes it)
     height: int
 
     @property
     def scale(self) -> float:
         """``rgb``'s pixels per pixel of the encoded image (1.0 when it was not downscaled)."""
         return self.rgb.shape[1] / self.width
+
+
+EXIF_ORIENTATION = 0x0112
 
 
 def unreadable(name: str) -> SourceError:
@@ -51,14 +54,19 @@ def refused(name: str, what: str, max_pixels: int) -> ImageTooLarge:
 
 
 def declared_size(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
-    """Width and height from the image's header (Pillow reads nothing else), before decoding."""
+    """Width and height as shown, from the image's header and EXIF (Pillow reads nothing else),
+    before decoding."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as image:
-                return image.size
+                width, height = image.size
+                # Orientations 5-8 turn the stored picture a quarter (a phone held upright): OpenCV
+                # decodes it turned, so its size as shown has the sides swapped.
+                turned = image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+                return (height, width) if turned else (width, height)
         except Image.DecompressionBombError:  # Pillow's own bound, far above ours
-            over = f"it declares over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
+            over = f"it declares over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels"
             raise refused(name, over, max_pixels) from None
         except (OSError, ValueError, SyntaxError):
             raise unreadable(name) from None

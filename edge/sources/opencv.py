@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from moodcast.edge.errors import SourceGone
 from moodcast.edge.sources.base import Frame, SourceError, SourceOptions
 
 # A stream that accepts and never answers would block the open for FFmpeg's 30 s, and a stalled
@@ -63,6 +64,8 @@ class OpenCVSource:
             capture = cv2.VideoCapture(int(self.uri) if self.uri.isdigit() else self.uri)
         if not capture.isOpened():
             capture.release()
+            if not self.live:
+                raise SourceGone(f"{self.uri}: cannot open this video file (truncated, or not a video?)")
             hint = " (is it plugged in, and is this user in the 'video' group?)" if is_camera(self.uri) else ""
             raise SourceError(f"{self.uri}: cannot open{hint}")
         if is_camera(self.uri):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from moodcast.edge.install import numpy1_repair_command
 from moodcast.edge.sources.base import Frame, SourceError, SourceOptions
@@ -35,24 +36,22 @@ class Picamera2Source:
                 f"system's numpy; {numpy_repair()}; `moodcast doctor` shows both versions"
             ) from None
         self.camera, self.width, self.height = camera, width, height
-        self._picam = None
+        self._picam: Any = None  # picamera2.Picamera2 once started (no type information ships with it)
 
     def frames(self) -> Iterator[Frame]:
         try:
-            self._picam = self._module.Picamera2(self.camera)
+            picam = self._picam = self._module.Picamera2(self.camera)
             # "RGB888" is BGR in memory order on the Pi (libcamera naming); ask for XBGR8888 = RGBA.
-            config = self._picam.create_video_configuration(
-                main={"size": (self.width, self.height), "format": "XBGR8888"}
-            )
-            self._picam.configure(config)
-            self._picam.start()
+            config = picam.create_video_configuration(main={"size": (self.width, self.height), "format": "XBGR8888"})
+            picam.configure(config)
+            picam.start()
         except Exception as exc:  # picamera2 raises plain RuntimeError/IndexError for a missing camera
             self.close()
             raise SourceError(f"picamera2 camera {self.camera}: cannot start ({exc})") from None
         index = 0
         while True:
             try:
-                rgba = self._picam.capture_array("main")
+                rgba = picam.capture_array("main")
             except Exception as exc:
                 raise SourceError(f"picamera2 camera {self.camera}: capture failed ({exc})") from None
             yield Frame(rgba[:, :, :3], time.time(), index)

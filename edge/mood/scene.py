@@ -147,6 +147,8 @@ class SceneTracker:
     def _decide(self, ts: float) -> None:
         """Hysteresis: switch only to a leader that beat the current emotion for min_dwell_s."""
         probs = self._smoothed
+        if probs is None:  # nothing seen since the last reset
+            return
         leader = EMOTIONS[int(probs.argmax())]
         if self._emotion is None:
             self._emotion, self._challenger = leader, None

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, ClassVar
 import cv2
 import numpy as np
 
-from moodcast.edge.detectors.base import Box, Face, weighted_nms
-from moodcast.edge.runtime import TFLiteModel
+from moodcast.edge.vision.detectors.base import Box, Face, weighted_nms
+from moodcast.edge.vision.runtime import TFLiteModel
 
 if TYPE_CHECKING:
-    from moodcast.edge.detectors import DetectorOptions
+    from moodcast.edge.vision.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class BlazeFaceShort(BlazeFace):
     """Short range, the backend ``blazeface-short``: faces within ~2 m."""
 
     name = "blazeface-short"
-    variant: ClassVar[str] = "short"
+    variant_name: ClassVar[str] = "short"
     model_files: ClassVar[tuple[str, ...]] = ("blazeface_short.tflite",)
     default_score_threshold: ClassVar[float] = BlazeFaceOptions.score_threshold
 
@@ -156,7 +156,7 @@ class BlazeFaceShort(BlazeFace):
         return cls(
             BlazeFaceOptions(
                 model=files[0],
-                variant=cls.variant,
+                variant=cls.variant_name,
                 score_threshold=options.threshold,
                 num_threads=num_threads,
                 max_faces=options.max_faces,
@@ -168,5 +168,5 @@ class BlazeFaceFull(BlazeFaceShort):
     """Full range, the backend ``blazeface-full``: smaller faces further away."""
 
     name = "blazeface-full"
-    variant: ClassVar[str] = "full"
+    variant_name: ClassVar[str] = "full"
     model_files: ClassVar[tuple[str, ...]] = ("blazeface_full.tflite",)

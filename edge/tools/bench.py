@@ -15,8 +15,8 @@ import numpy as np
 
 from moodcast.edge.config import Config
 from moodcast.edge.errors import SourceError
-from moodcast.edge.framecap import FrameCap
 from moodcast.edge.pipeline import WORK_COUNTS, Pipeline
+from moodcast.edge.service.framecap import FrameCap
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, decode_image
 
 STAGES = ("decode", "motion", "detect", "classify", "recommend")
@@ -96,7 +96,7 @@ def run_bench(config: Config, input_path: str | Path, frames: int = 300, warmup:
     times: dict[str, list[float]] = {s: [] for s in STAGES}
     faces = 0
     ts = 0.0
-    started = None
+    started = time.perf_counter()  # again once the warm-up frames are done
     for i, (decode_ms, rgb) in enumerate(_frames(path, frames + warmup)):
         if i == warmup:
             started = time.perf_counter()

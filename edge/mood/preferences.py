@@ -21,6 +21,7 @@ is learned too, in a pair of its own under that emotion: it weighs in uplift's n
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -31,9 +32,9 @@ from pathlib import Path
 
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.mood.recommend import RecommendOptions
+from moodcast.edge.mood.scene import CIRCUMPLEX
 from moodcast.edge.parsing import parse_json
-from moodcast.edge.recommend import RecommendOptions
-from moodcast.edge.scene import CIRCUMPLEX
 
 log = logging.getLogger("moodcast.preferences")
 
@@ -112,7 +113,7 @@ class Preferences:
         self.match = recommend.match
         self.candidates: dict[str, list[str]] = {}
         for emotion in EMOTIONS:
-            near = sorted(self.genres, key=lambda g, e=emotion: self._distance(e, g))
+            near = sorted(self.genres, key=functools.partial(self._distance, emotion))
             others = [g for g in near if g != self.match[emotion]]
             names = [self.match[emotion], *others[: options.neighbours]]
             self.candidates[emotion] = names
@@ -150,9 +151,9 @@ class Preferences:
     def update(self, feedback: Feedback) -> None:
         """Learn from one outcome; ValueError for an emotion or genre this model does not know."""
         e, g = feedback.emotion, feedback.genre
-        if e not in self.counts:
+        if e is None or e not in self.counts:
             raise ValueError(f"emotion: unknown {str(e)[:32]!r}")
-        if g not in self.genres:
+        if g is None or g not in self.genres:
             raise ValueError(f"genre: {str(g)[:32]!r} is not one of recommend.genres")
         weight = self.options.button_weight if feedback.outcome in ("liked", "disliked") else 1.0
         a, b = self.counts[e].get(g) or self.prior(e, g)
@@ -223,7 +224,10 @@ class PreferenceFile:
         try:
             if self.path.stat().st_size > MAX_FILE_BYTES:
                 raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
-            preferences.restore(parse_json(self.path.read_bytes(), MAX_FILE_BYTES))
+            saved = parse_json(self.path.read_bytes(), MAX_FILE_BYTES)
+            if not isinstance(saved, dict):
+                raise ValueError("not a JSON object")
+            preferences.restore(saved)
             log.info("preferences from %s (%d updates)", self.path, preferences.updates)
         except FileNotFoundError:
             return

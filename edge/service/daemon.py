@@ -21,11 +21,11 @@ from enum import Enum
 from pathlib import Path
 
 from moodcast.edge.config import Config
-from moodcast.edge.contract import faces_payload, iso_now, state_payload
-from moodcast.edge.framecap import FrameCap
-from moodcast.edge.mqtt import Command, Publisher
+from moodcast.edge.mood.preferences import Feedback, PreferenceFile, Preferences
 from moodcast.edge.pipeline import WORK_COUNTS, FrameResult, Pipeline
-from moodcast.edge.preferences import Feedback, PreferenceFile, Preferences
+from moodcast.edge.service.contract import faces_payload, iso_now, state_payload
+from moodcast.edge.service.framecap import FrameCap
+from moodcast.edge.service.mqtt import Command, Publisher
 from moodcast.edge.sources import ResilientSource, open_source
 from moodcast.edge.sources.base import FrameSource, SourceError
 
@@ -34,6 +34,9 @@ log = logging.getLogger("moodcast")
 TICK_S = 0.25  # longest wait without answering commands or feeding the watchdog
 COMMANDS_PER_TICK = 10  # a flood of commands cannot starve the frames and state
 FEEDBACK_PER_TICK = 10  # ... nor a flood of feedback (one file write per tick at most)
+# What was learned reaches the file at once, then at most this often (an SD card wears with every
+# rewrite and fsync): a crash loses at most this much learning; a stop loses none.
+PREFERENCES_SAVE_EVERY_S = 30.0
 REJECTED_LOG_EVERY_S = 10.0  # rejected or dropped commands: one log line per this, with counts
 
 
@@ -156,6 +159,8 @@ class Daemon:
         self._feedback_dropped_logged = 0  # feedback dropped by the publisher's queue, as last logged
         self.preferences: Preferences | None = None
         self.preference_file: PreferenceFile | None = None
+        self._preferences_unsaved = False
+        self._preferences_saved_at = -PREFERENCES_SAVE_EVERY_S  # monotonic
         if config.learn.enabled:
             self.preferences = Preferences(config.recommend, config.learn)
             self.preference_file = PreferenceFile(config.learn.path())
@@ -200,6 +205,7 @@ class Daemon:
                 self._publish_state(force=True)
         self._apply_commands()
         self._apply_feedback()
+        self._save_preferences()
         self._publish_stats()
         self._watchdog()
 
@@ -285,10 +291,20 @@ class Daemon:
         return Feedback(feedback.outcome, emotion, genre)
 
     def _learned(self) -> None:
-        """Preferences changed: keep them (atomically) and publish them."""
-        if self.preference_file is not None and self.preferences is not None:
-            self.preference_file.save(self.preferences)
+        """Preferences changed: publish them, and keep them (atomically) when a save is due."""
+        self._preferences_unsaved = True
+        self._save_preferences()
         self._publish_preferences()
+
+    def _save_preferences(self, now: bool = False) -> None:
+        """Write what is unsaved if PREFERENCES_SAVE_EVERY_S have passed since the last write (or ``now``)."""
+        if not self._preferences_unsaved or self.preference_file is None or self.preferences is None:
+            return
+        at = time.monotonic()
+        if not now and at - self._preferences_saved_at < PREFERENCES_SAVE_EVERY_S:
+            return
+        self.preference_file.save(self.preferences)
+        self._preferences_unsaved, self._preferences_saved_at = False, at
 
     def _publish_preferences(self) -> None:
         if self.preferences is not None:
@@ -408,6 +424,7 @@ class Daemon:
             log.info("%s", self.ending.value)
             source.close()
             sd_notify("RELOADING=1" if self.ending is Ending.RELOAD else "STOPPING=1")
+            self._save_preferences(now=True)
             self._publish_stats(force=True)
         return self.ending
 

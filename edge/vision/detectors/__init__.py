@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from moodcast.edge.detectors.base import Box, Face, FaceDetector
-from moodcast.edge.detectors.blazeface import BlazeFaceFull, BlazeFaceShort
-from moodcast.edge.detectors.mtcnn import Mtcnn
-from moodcast.edge.detectors.refined import BlazeFaceOnet, RefinedOptions
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.paths import MODELS_DIR
+from moodcast.edge.vision.detectors.base import Box, Face, FaceDetector
+from moodcast.edge.vision.detectors.blazeface import BlazeFaceFull, BlazeFaceShort
+from moodcast.edge.vision.detectors.mtcnn import Mtcnn
+from moodcast.edge.vision.detectors.refined import BlazeFaceOnet, RefinedOptions
 
 __all__ = ["BACKENDS", "Box", "DetectorOptions", "Face", "FaceDetector", "create_detector", "default_threshold"]
 

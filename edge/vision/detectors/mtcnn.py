@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, ClassVar
 import cv2
 import numpy as np
 
-from moodcast.edge.detectors.base import Box, Face, box_corners, overlap_matrix
-from moodcast.edge.runtime import TFLiteModel, dequantize, quantize
+from moodcast.edge.vision.detectors.base import Box, Face, box_corners, overlap_matrix
+from moodcast.edge.vision.runtime import TFLiteModel, dequantize, quantize
 
 if TYPE_CHECKING:
-    from moodcast.edge.detectors import DetectorOptions
+    from moodcast.edge.vision.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)

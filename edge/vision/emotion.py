@@ -8,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from moodcast.edge.detectors.base import Box, Face
 from moodcast.edge.errors import ConfigError, ModelError
 from moodcast.edge.labels import EMOTIONS, probabilities_dict
 from moodcast.edge.paths import MODELS_DIR
-from moodcast.edge.runtime import TFLiteModel, dequantize, quantize
+from moodcast.edge.vision.detectors.base import Box, Face
+from moodcast.edge.vision.runtime import TFLiteModel, dequantize, quantize
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ def _square(image: np.ndarray, cx: float, cy: float, side: float, size: int) -> 
     region = image[ya:yb, xa:xb]
     pads = (ya - y0, y0 + side - yb, xa - x0, x0 + side - xb)  # top, bottom, left, right
     if any(pads):
-        region = cv2.copyMakeBorder(region, *(max(p, 0) for p in pads), cv2.BORDER_REPLICATE)
+        top, bottom, left, right = (max(p, 0) for p in pads)
+        region = cv2.copyMakeBorder(region, top, bottom, left, right, cv2.BORDER_REPLICATE)
     crop = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
     return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
 

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from moodcast.edge.detectors.base import Box, Face, box_corners
-from moodcast.edge.detectors.blazeface import BlazeFace, BlazeFaceOptions
-from moodcast.edge.detectors.mtcnn import ONet, RNet, as_face, refine_boxes, to_square
-from moodcast.edge.runtime import TFLiteModel
+from moodcast.edge.vision.detectors.base import Box, Face, box_corners
+from moodcast.edge.vision.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from moodcast.edge.vision.detectors.mtcnn import ONet, RNet, as_face, refine_boxes, to_square
+from moodcast.edge.vision.runtime import TFLiteModel
 
 if TYPE_CHECKING:
-    from moodcast.edge.detectors import DetectorOptions
+    from moodcast.edge.vision.detectors import DetectorOptions
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class BlazeFaceOnet:
             return []
         refined, third, marks = self.onet.refine(rgb, to_square(boxes[kept]))
         scores = (first[kept] + second[kept] + third) / 3
-        faces = []
+        faces: list[Face] = []
         for i in np.argsort(-scores):
             if scores[i] < self.options.score_threshold or len(faces) == self.options.max_faces:
                 break

@@ -24,10 +24,10 @@ from typing import Generic, TypeVar
 import paho.mqtt.client as mqtt
 
 from moodcast.edge.config import Config
-from moodcast.edge.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, discovery_payload, parse_command
 from moodcast.edge.errors import ConfigError
+from moodcast.edge.mood.preferences import Feedback, parse_feedback
 from moodcast.edge.parsing import parse_json
-from moodcast.edge.preferences import Feedback, parse_feedback
+from moodcast.edge.service.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, discovery_payload, parse_command
 
 log = logging.getLogger("moodcast.mqtt")
 
@@ -35,6 +35,9 @@ COMMAND_QUEUE = 64  # commands waiting for the loop; more in a flood are dropped
 FEEDBACK_QUEUE = 64  # ... and feedback messages, the same way
 COMMAND_BYTES = 256  # a longer command payload is rejected unread
 ECHO_CHARS = 64  # of a rejected payload, echoed in the log and in .../config
+# Home Assistant says "online" once when it starts; a flood of them (a loop, a prank) gets one
+# republish of the discovery at once and at most one more per this many seconds.
+DISCOVERY_REPUBLISH_S = 10.0
 TWIN_BACKOFF_S = (60, 600)  # offline after another daemon was seen on our topics: first, longest
 
 
@@ -140,6 +143,8 @@ class Publisher:
         self._foreign: dict[str, int] = {}  # boot_id -> seq of other processes' states seen
         self._stopping = False
         self._resume_timer: threading.Timer | None = None
+        self._discovery_asked = -DISCOVERY_REPUBLISH_S  # monotonic time of the last republish HA asked for
+        self._discovery_timer: threading.Timer | None = None
         self._pending: set[int] = set()  # mids of sent messages not acknowledged yet
         self._pending_state: set[int] = set()  # ... of them, state messages (the bounded kind)
         # mid -> time of acknowledgements that arrived before publish() returned the mid (or of
@@ -230,7 +235,7 @@ class Publisher:
             return
         if message.topic == f"{self.config.mqtt.discovery_prefix}/status":
             if message.payload.decode(errors="replace").strip() == "online" and self.config.mqtt.discovery:
-                self.publish_discovery()
+                self._home_assistant_online()
             return
         if message.retain:
             # A retained command (or feedback) would be re-applied at every start and broker restart, undoing
@@ -253,6 +258,8 @@ class Publisher:
         two twins, the one with the smaller boot_id gives way, so exactly one goes offline."""
         try:
             state = parse_json(payload, STATE_BYTES)
+            if not isinstance(state, dict):
+                return
             other, seq = str(state["boot_id"]), state["seq"]
         except (ValueError, KeyError, TypeError):
             return
@@ -345,6 +352,28 @@ class Publisher:
         """Remove the retained ``.../preferences`` (an empty retained message deletes it)."""
         self._send(self.topics.preferences, "", retain=True)
 
+    def _home_assistant_online(self) -> None:
+        """Republish the discovery: at once, or, within DISCOVERY_REPUBLISH_S of the last time,
+        once when that time is up (however many "online" came meanwhile)."""
+        with self._lock:
+            wait = self._discovery_asked + DISCOVERY_REPUBLISH_S - time.monotonic()
+            if wait > 0:
+                if self._discovery_timer is None:
+                    self._discovery_timer = threading.Timer(wait, self._republish_discovery_later)
+                    self._discovery_timer.daemon = True
+                    self._discovery_timer.start()
+                return
+            self._discovery_asked = time.monotonic()
+        self.publish_discovery()
+
+    def _republish_discovery_later(self) -> None:
+        with self._lock:
+            self._discovery_timer = None
+            self._discovery_asked = time.monotonic()
+            if self._stopping:
+                return
+        self.publish_discovery()
+
     def publish_discovery(self) -> None:
         topic = f"{self.config.mqtt.discovery_prefix}/device/{self.device_id}/config"
         payload = discovery_payload(self.device_id, self.topics, self.config.mqtt.qos)
@@ -362,11 +391,13 @@ class Publisher:
             self._stopping = True
             if self._resume_timer is not None:
                 self._resume_timer.cancel()
+            if self._discovery_timer is not None:
+                self._discovery_timer.cancel()
         if self.connected:
             info = self.client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and (not info.is_published() or self.queued > 0):
-                if not self.connected:
+                if not self._connected.is_set():  # paho's thread may drop the connection meanwhile
                     break
                 time.sleep(0.02)
         self.client.disconnect()

@@ -8,7 +8,7 @@ Strategies:
   ``goal_valence`` (and the arousal toward ``goal_arousal``); the genre is the one whose
   coordinates lie nearest the target. A positive mood needs no lifting and gets ``match``.
 
-With learned ``preferences`` (``edge/preferences.py``) the mood's genre is the listener's preferred
+With learned ``preferences`` (``edge/mood/preferences.py``) the mood's genre is the listener's preferred
 one for the emotion instead of the table's, and uplift's nearest genre is weighed against what the
 listener skipped for this emotion; without feedback both are exactly the table's choices.
 """
@@ -22,10 +22,10 @@ import numpy as np
 
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.labels import EMOTIONS
-from moodcast.edge.scene import Scene
+from moodcast.edge.mood.scene import Scene
 
 if TYPE_CHECKING:
-    from moodcast.edge.preferences import Preferences
+    from moodcast.edge.mood.preferences import Preferences
 
 # (valence, arousal) of each genre, placed on the same circumplex as the emotions.
 DEFAULT_GENRES: dict[str, tuple[float, float]] = {

@@ -18,9 +18,9 @@ from enum import Enum
 
 import numpy as np
 
-from moodcast.edge.detectors.base import Box, Face, iou_matrix
-from moodcast.edge.emotion import Emotion
 from moodcast.edge.errors import ConfigError
+from moodcast.edge.vision.detectors.base import Box, Face, iou_matrix
+from moodcast.edge.vision.emotion import Emotion
 
 
 @dataclass(frozen=True)

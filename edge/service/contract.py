@@ -9,10 +9,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from moodcast.edge import __version__
+from moodcast.edge.mood.recommend import STRATEGIES, check_strategy
+from moodcast.edge.mood.scene import Scene
 from moodcast.edge.parsing import parse_bool
 from moodcast.edge.pipeline import FrameResult
-from moodcast.edge.recommend import STRATEGIES, check_strategy
-from moodcast.edge.scene import Scene
 
 ONLINE, OFFLINE = "online", "offline"
 COMMANDS = ("strategy", "enabled", "preferences")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -41,6 +41,14 @@ class FaceDetector(Protocol):
     name: str
 
     def detect(self, rgb: np.ndarray) -> list[Face]: ...
+
+
+@runtime_checkable
+class FollowingDetector(FaceDetector, Protocol):
+    """A backend that can also follow faces it was shown: ``refine`` checks each box again in a new
+    frame (MTCNN's R-Net and O-Net), giving the face there or None where it is gone."""
+
+    def refine(self, rgb: np.ndarray, boxes: list[Box]) -> list[Face | None]: ...
 
 
 def overlap_matrix(a: np.ndarray, b: np.ndarray, method: str = "union") -> np.ndarray:

@@ -51,7 +51,7 @@ def shipped_hashes() -> dict[str, str]:
 
 
 def check_runtime() -> Check:
-    from moodcast.edge.runtime import RUNTIMES, interpreter_class
+    from moodcast.edge.vision.runtime import RUNTIMES, interpreter_class
 
     try:
         name, _ = interpreter_class()
@@ -68,8 +68,8 @@ def check_runtime() -> Check:
 def check_models(config: Config, runtime: bool = True) -> list[Check]:
     """Each model the config uses: it loads in its stage (when a runtime is there to load it: a
     missing runtime is its own one failure), and its bytes are the shipped ones."""
-    from moodcast.edge.detectors import create_detector
-    from moodcast.edge.emotion import EmotionClassifier
+    from moodcast.edge.vision.detectors import create_detector
+    from moodcast.edge.vision.emotion import EmotionClassifier
 
     known = shipped_hashes()
     checks = []
@@ -144,7 +144,7 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
     """Connect as the daemon would (auth, TLS), publish and receive on a topic of our own, and
     look for Home Assistant's retained status."""
 
-    from moodcast.edge.mqtt import make_client
+    from moodcast.edge.service.mqtt import make_client
 
     m = config.mqtt
     where = f"{m.host}:{m.port}"
@@ -206,7 +206,7 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
 
 
 def check_system() -> list[Check]:
-    from moodcast.edge.daemon import cpu_temperature
+    from moodcast.edge.service.daemon import cpu_temperature
 
     checks = []
     temp = cpu_temperature()

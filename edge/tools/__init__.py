@@ -1,0 +1,1 @@
+"""Tools for the person at the device: doctor, bench, annotated pictures."""
