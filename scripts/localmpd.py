@@ -44,9 +44,11 @@ def make_tracks(sox: str, folder: Path, tracks: dict[str, tuple[str, float, int]
 class LocalMpd:
     """``mpd --no-daemon`` on ``music``; ``audio``: MPD's default output instead of the null one;
     ``password``: clients without it may do nothing (MPD's ``default_permissions ""``), and the
-    log is verbose (one line per client connection)."""
+    log is verbose (one line per client connection); ``extra``: more lines of mpd.conf."""
 
-    def __init__(self, binary: str, workdir: Path, music: Path, audio: bool = False, password: str = ""):
+    def __init__(
+        self, binary: str, workdir: Path, music: Path, audio: bool = False, password: str = "", extra: str = ""
+    ):
         self.binary, self.workdir, self.music, self.password = binary, workdir, music, password
         self.port = free_port()
         self.playlists = workdir / "playlists"
@@ -62,6 +64,7 @@ class LocalMpd:
                 if password
                 else ""
             )
+            + extra
         )
         self.proc: subprocess.Popen | None = None
 

@@ -23,8 +23,8 @@ def make_tracks(folder: Path, tracks: dict[str, tuple[str, float, int]]) -> None
 class Mpd(localmpd.LocalMpd):
     """``mpd --no-daemon`` with its own config, database and playlists under ``workdir``."""
 
-    def __init__(self, workdir: Path, music: Path, password: str = ""):
-        super().__init__(require_tool("mpd"), workdir, music, password=password)
+    def __init__(self, workdir: Path, music: Path, password: str = "", extra: str = ""):
+        super().__init__(require_tool("mpd"), workdir, music, password=password, extra=extra)
 
 
 def start_player(

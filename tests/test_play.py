@@ -557,3 +557,79 @@ def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_sl
     finally:
         rec.close()
         server.stop()
+
+
+class OddMpd:
+    """An MPD-speaking TCP peer on 127.0.0.1 whose ``status`` reply is given: what an MPD fork or
+    a future version may send."""
+
+    def __init__(self, status: str):
+        import socket
+
+        self.status = status
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rwb") as stream:
+                stream.write(b"OK MPD 0.23.5\n")
+                stream.flush()
+                for line in stream:
+                    command = line.decode().strip()
+                    body = self.status if command == "status" else ""
+                    stream.write(f"{body}OK\n".encode())
+                    stream.flush()
+
+    def close(self):
+        self.server.close()
+
+
+def test_a_fractional_volume_is_read_and_a_nonsense_number_is_an_mpd_error_not_a_crash():
+    """Before: ``volume: 50.5`` raised an uncaught ValueError (exit 1, restarted every 5 s)."""
+    from moodcast.edge.player.music import MusicError
+
+    odd = OddMpd("volume: 50.5\nstate: play\nsong: 0\nsongid: 7\nelapsed: 1.5\nplaylist: 3\nplaylistlength: 1\n")
+    music = Music(PlayOptions(port=odd.port))
+    music.connect()
+    status = music.status()
+    assert status.volume == 50 and status.position == 0 and status.elapsed == 1.5 and status.length == 1
+    music.close()
+    odd.close()
+    broken = OddMpd("volume: loud\nstate: play\n")
+    music = Music(PlayOptions(port=broken.port))
+    music.connect()
+    with pytest.raises(MusicError, match="unreadable volume: 'loud'"):
+        music.status()
+    music.close()
+    broken.close()
+
+
+@pytest.mark.slow
+def test_a_genre_larger_than_one_mpd_reply_still_plays(tmp_path):
+    """A genre whose ``find`` reply overflows MPD's output buffer (8 MiB: about 14,000 tracks; here
+    256 KiB and 2,500 tracks): before, MPD dropped the connection and the genre never played."""
+    import shutil
+
+    import mpd
+
+    make_tracks(tmp_path / "one", {"rock": ("Rock", 0.2, 1)})
+    (tmp_path / "music").mkdir()
+    for i in range(2500):
+        shutil.copy(tmp_path / "one" / "rock-0.flac", tmp_path / "music" / f"rock-{i}.flac")
+    server = Mpd(tmp_path / "mpd", tmp_path / "music", extra='max_output_buffer_size "256"\n').start(timeout=60)
+    try:
+        with pytest.raises(mpd.ConnectionError):  # the reply in one piece is more than MPD will send
+            server.client().find("genre", "Rock")
+        music = Music(PlayOptions(port=server.port, max_tracks=50))
+        music.connect()
+        files = music.resolve("rock")
+        assert len(files) == 50 and len(set(files)) == 50
+        music.close()
+    finally:
+        server.stop()

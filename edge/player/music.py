@@ -65,6 +65,18 @@ def mpd_password(options: PlayOptions) -> str | None:
     return os.environ.get("MOODCAST_MPD_PASSWORD") or None
 
 
+FIND_WINDOW = 1000  # tracks asked of MPD in one reply (about 0.3 MB of tags)
+
+
+def _number(reply: dict, key: str, default: float) -> float:
+    """A number from an MPD reply, whatever its form (MPD forks send ``volume: 50.5``); one that is
+    no number is MPD misbehaving, a MusicError like a dropped connection."""
+    try:
+        return float(reply.get(key, default))
+    except (TypeError, ValueError):
+        raise MusicError(f"MPD sent an unreadable {key}: {str(reply.get(key))[:32]!r}") from None
+
+
 class Music:
     """One connection to MPD; ``connect`` again after a ``MusicError``."""
 
@@ -116,15 +128,15 @@ class Music:
 
     def status(self) -> Status:
         s = self._call("status")
-        volume = int(s.get("volume", -1))
+        volume = int(_number(s, "volume", -1))
         return Status(
             state=s.get("state", "stop"),
             songid=s.get("songid"),
-            position=int(s["song"]) if "song" in s else None,
-            elapsed=float(s.get("elapsed", 0.0)),
-            duration=float(s.get("duration", 0.0)),
-            version=int(s.get("playlist", 0)),
-            length=int(s.get("playlistlength", 0)),
+            position=int(_number(s, "song", 0)) if "song" in s else None,
+            elapsed=_number(s, "elapsed", 0.0),
+            duration=_number(s, "duration", 0.0),
+            version=int(_number(s, "playlist", 0)),
+            length=int(_number(s, "playlistlength", 0)),
             volume=volume if volume >= 0 else None,
             consume=s.get("consume", "0") != "0",  # "1" or "oneshot"
             next_songid=s.get("nextsongid"),
@@ -132,7 +144,7 @@ class Music:
 
     def changed_since(self, version: int) -> list[tuple[int, str]]:
         """(position, id) of each queue entry added, moved or retagged since queue ``version``."""
-        return [(int(c["cpos"]), str(c["id"])) for c in self._call("plchangesposid", version)]
+        return [(int(_number(c, "cpos", 0)), str(c["id"])) for c in self._call("plchangesposid", version)]
 
     def holds(self, songid: str) -> bool:
         """Whether the queue still holds the song ``songid``."""
@@ -162,11 +174,21 @@ class Music:
             tags = [row["genre"] for row in self._call("list", "genre") if row.get("genre")]
             files = []
             for name in (t for t in tags if normalise(t) in wanted):
-                files += [song["file"] for song in self._call("find", "genre", name) if "file" in song]
+                files += self._find_genre(name)
         if len(files) > self.options.max_tracks:
             files = random.sample(files, self.options.max_tracks)
         else:
             random.shuffle(files)
+        return files
+
+    def _find_genre(self, name: str) -> list[str]:
+        """The files tagged ``name``, a window at a time: one reply for a genre of some 14,000
+        tracks overflows MPD's output buffer (8 MiB by default), and MPD drops the connection."""
+        total = int(_number(self._call("count", "genre", name), "songs", 0))
+        files: list[str] = []
+        for start in range(0, total, FIND_WINDOW):
+            window = f"{start}:{start + FIND_WINDOW}"
+            files += [song["file"] for song in self._call("find", "genre", name, "window", window) if "file" in song]
         return files
 
     def _add(self, files: list[str]) -> list[str]:
