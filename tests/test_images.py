@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO
 from helpers import last_json
 
+from moodcast.edge.errors import SourceError
 from moodcast.edge.paths import SAMPLES_DIR
 from moodcast.edge.sources.images import ImageSource, ImageTooLarge, decode
 
@@ -161,3 +162,52 @@ def test_a_phone_photo_is_reported_upright_with_its_face_where_it_is_shown(orien
     assert (phone["width"], phone["height"]) == (upright["width"] * 3, upright["height"] * 3)
     assert phone["scene"]["emotion"] == "happy"
     np.testing.assert_allclose(phone["faces"][0]["box"], np.array(upright["faces"][0]["box"]) * 3, rtol=0.03)
+
+
+def encoded(fmt: str, size=(64, 64), **options) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (120, 80, 60)).save(out, fmt, **options)
+    return out.getvalue()
+
+
+def test_formats_whose_decoders_cost_too_much_are_refused_before_decoding():
+    """An 870-byte AVIF or a 1.7 KB JPEG 2000 at the pixel limit peaked at 621 / 579 MB; GIF is no
+    camera's. The API answers 415; JPEG, PNG, WebP, BMP and TIFF are read."""
+    from moodcast.edge.config import load
+    from moodcast.edge.service.api import create_app
+    from moodcast.edge.sources.images import UnsupportedImage
+
+    for fmt, name in (("AVIF", "AVIF/HEIF"), ("JPEG2000", "JPEG 2000"), ("GIF", "GIF")):
+        with pytest.raises(UnsupportedImage, match=f"{name} images are not accepted"):
+            decode(encoded(fmt), fmt)
+    for fmt in ("JPEG", "PNG", "WEBP", "BMP", "TIFF"):
+        assert decode(encoded(fmt), fmt).rgb.shape == (64, 64, 3)
+    client = create_app(load(environ={})).test_client()
+    r = client.post("/v1/analyze", data=encoded("AVIF"), content_type="application/octet-stream")
+    assert r.status_code == 415 and "AVIF/HEIF images are not accepted" in r.get_json()["error"]
+
+
+def test_a_jpeg_of_many_scans_and_a_huge_progressive_one_are_refused_before_decoding():
+    """A 110 KB JPEG of 10,000 empty scans took 26-88 s of CPU; a 162-byte progressive one
+    declaring a large picture raised peak memory from 100 to 296 MB."""
+    progressive = encoded("JPEG", progressive=True)
+    assert 1 < progressive.count(b"\xff\xda") <= 64 and decode(progressive, "p").rgb.shape == (64, 64, 3)
+    sos = progressive.index(b"\xff\xda")
+    scan_bomb = progressive[:sos] + progressive[sos:-2] * 20 + b"\xff\xd9"
+    with pytest.raises(ImageTooLarge, match="scans"):
+        decode(scan_bomb, "scans.jpg")
+    big = bytearray(encoded("JPEG", progressive=True))
+    sof = big.find(b"\xff\xc2")
+    struct.pack_into(">HH", big, sof + 5, 4000, 5000)  # declares 20 megapixels
+    with pytest.raises(ImageTooLarge, match="progressive JPEG of 20 megapixels"):
+        decode(bytes(big), "progressive.jpg")
+    try:  # the same size in a baseline JPEG is decoded reduced: not refused
+        decode(jpeg_declaring(5000, 4000), "baseline.jpg")
+    except ImageTooLarge:
+        pytest.fail("a baseline JPEG of 20 megapixels was refused")
+    except SourceError:
+        pass  # its 8x8 pixels do not fill the size it declares

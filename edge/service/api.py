@@ -15,7 +15,7 @@ from collections.abc import Callable
 from moodcast.edge.config import Config
 from moodcast.edge.errors import MissingExtraError, SourceError
 from moodcast.edge.pipeline import Pipeline
-from moodcast.edge.sources.images import ImageTooLarge, decode
+from moodcast.edge.sources.images import ImageTooLarge, UnsupportedImage, decode
 
 # image/jpg is not registered, but clients send it.
 IMAGE_TYPES = (
@@ -78,6 +78,8 @@ def create_app(config: Config, pipeline: Pipeline | None = None):
                 image = decode(data, name, config.source.max_image_pixels, config.source.max_image_side)
             except ImageTooLarge as exc:
                 return error(413, str(exc))
+            except UnsupportedImage as exc:
+                return error(415, str(exc))
             except SourceError as exc:
                 return error(400, str(exc))
             result = pipeline.process(image.rgb)

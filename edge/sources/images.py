@@ -41,6 +41,41 @@ class DecodedImage:
 
 
 EXIF_ORIENTATION = 0x0112
+# A progressive JPEG is decoded whole (every coefficient kept until its last scan), however much
+# it is reduced, and each scan is a pass over the picture: both bounded before decoding.
+MAX_JPEG_SCANS = 64  # a camera's progressive JPEG has about 10
+MAX_PROGRESSIVE_PIXELS = 16_000_000  # about 48 MB of coefficients
+
+
+def image_format(data: bytes) -> str | None:
+    """The format of the encoded bytes, from their first bytes: what decode accepts, or the name
+    of one it refuses (their decoders cost far more than the picture is worth), or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[:2] == b"BM":
+        return "BMP"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if data[:2] in (b"P5", b"P6"):
+        return "PNM"
+    if data[4:8] == b"ftyp":
+        return "AVIF/HEIF"
+    if data[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or data[:4] == b"\xff\x4f\xff\x51":
+        return "JPEG 2000"
+    if data[:4] == b"GIF8":
+        return "GIF"
+    return None
+
+
+ACCEPTED = ("JPEG", "PNG", "WebP", "BMP", "TIFF", "PNM")
+
+
+class UnsupportedImage(SourceError):
+    """An image in a format moodcast does not decode (AVIF, JPEG 2000, GIF, ...)."""
 
 
 def unreadable(name: str) -> SourceError:
@@ -84,9 +119,16 @@ def decode(
     (ImageTooLarge) before a byte is decoded; a large JPEG is decoded reduced (1/2 to 1/8), so
     memory follows the output size. SourceError naming ``name`` when unreadable.
     """
+    kind = image_format(data)
+    if kind is None:
+        raise unreadable(name)
+    if kind not in ACCEPTED:
+        raise UnsupportedImage(f"{name}: {kind} images are not accepted; send {', '.join(ACCEPTED[:4])} or TIFF")
     width, height = declared_size(data, name, max_pixels)
     if width * height > max_pixels:
         raise refused(name, f"{width}x{height} is {width * height / 1e6:.0f} megapixels", max_pixels)
+    if kind == "JPEG":
+        _check_jpeg_scans(data, name, width * height)
     flag = cv2.IMREAD_COLOR
     if data[:3] == b"\xff\xd8\xff":  # JPEG: the decoder can scale by 1/2, 1/4 and 1/8
         flag = next((f for factor, f in REDUCED if max(width, height) / factor >= max_side), flag)
@@ -102,6 +144,20 @@ def decode(
         size = (max(1, round(bgr.shape[1] * f)), max(1, round(bgr.shape[0] * f)))
         bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     return DecodedImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), width, height)
+
+
+def _check_jpeg_scans(data: bytes, name: str, pixels: int) -> None:
+    # Entropy-coded data escapes every 0xFF as FF 00, so FF DA is always a start-of-scan marker.
+    scans = data.count(b"\xff\xda")
+    if scans > MAX_JPEG_SCANS:
+        raise ImageTooLarge(
+            f"{name}: refused, a JPEG of {scans} scans (a camera's has about 10, at most {MAX_JPEG_SCANS})"
+        )
+    if b"\xff\xc2" in data[: data.find(b"\xff\xda")] and pixels > MAX_PROGRESSIVE_PIXELS:
+        raise ImageTooLarge(
+            f"{name}: refused, a progressive JPEG of {pixels / 1e6:.0f} megapixels "
+            f"(decoded whole: at most {MAX_PROGRESSIVE_PIXELS / 1e6:.0f})"
+        )
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
