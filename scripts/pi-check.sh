@@ -53,16 +53,7 @@ now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$1" "$2"; }
 
 # ---- host tools
-need=()
-command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
-[ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
-command -v update-binfmts >/dev/null || need+=(binfmt-support)
-if [ ${#need[@]} -gt 0 ]; then
-  log "apt-get install ${need[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+. "$repo/scripts/pi_host_tools.sh"
 grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 ||
   { echo "qemu-aarch64 binfmt lacks the F flag: the chroot cannot find the interpreter" >&2; exit 1; }
 python3 - >"$run/host.json" <<EOF

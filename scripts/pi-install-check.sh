@@ -18,16 +18,7 @@ run=$base/install-results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$run" "$base/install-roots"
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
-need=()
-command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
-[ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
-command -v update-binfmts >/dev/null || need+=(binfmt-support)
-if [ ${#need[@]} -gt 0 ]; then
-  log "apt-get install ${need[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+. "$repo/scripts/pi_host_tools.sh"
 
 # A Raspberry Pi 4's /proc/cpuinfo: with the host's x86 one LiteRT's XNNPACK crashes under qemu.
 cpuinfo=$base/cpuinfo-install
