@@ -130,7 +130,7 @@ def decode(
     if kind == "JPEG":
         _check_jpeg_scans(data, name, width * height)
     flag = cv2.IMREAD_COLOR
-    if data[:3] == b"\xff\xd8\xff":  # JPEG: the decoder can scale by 1/2, 1/4 and 1/8
+    if kind == "JPEG":  # the decoder can scale by 1/2, 1/4 and 1/8
         flag = next((f for factor, f in REDUCED if max(width, height) / factor >= max_side), flag)
     try:
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)

@@ -121,7 +121,10 @@ class TFLiteModel:
         if shapes != self._shapes:
             for spec, shape in zip(self.inputs, shapes):
                 self._interpreter.resize_tensor_input(spec.index, shape)
-            with _without_delegate_notice():  # a free-size input meets XNNPACK here, not when loaded
+            if self._shapes is None:  # a free-size input meets XNNPACK on its first plan, not when loaded
+                with _without_delegate_notice():
+                    self._interpreter.allocate_tensors()
+            else:  # the notice comes once per process: later re-plans (P-Net's pyramid, every frame) print none
                 self._interpreter.allocate_tensors()
             self._shapes = shapes
         for spec, array in zip(self.inputs, arrays):
