@@ -125,7 +125,7 @@ class Pipeline:
         )
 
     def process(self, rgb: np.ndarray, ts: float | None = None) -> FrameResult:
-        ts = time.time() if ts is None else ts
+        ts = time.monotonic() if ts is None else ts
         t0 = time.perf_counter()
         moving = self.motion.detect(rgb).moving if self.motion else True
         t1 = time.perf_counter()

@@ -146,6 +146,29 @@ def test_picamera2_adapter_against_a_stand_in(monkeypatch):
     assert cam.closed
 
 
+@pytest.fixture
+def wall_clock_stepping_back(monkeypatch):
+    """``time.time`` going back an hour at each call, as NTP steps a Pi without an RTC at boot."""
+    import time
+
+    calls = iter(range(10**6))
+    monkeypatch.setattr(time, "time", lambda: 2e9 - 3600 * next(calls))
+
+
+def test_frame_times_never_go_back_when_the_wall_clock_does(tmp_path, monkeypatch, wall_clock_stepping_back):
+    # Every interval downstream (detection schedule, smoothing, uplift's steps) is a difference of
+    # frame times: a step back would stall them for as long as the clock went back.
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((32, 32, 3), 50 * i, np.uint8))
+    images = ImageSource(tmp_path, loop=True).frames()
+    ts = [next(images).ts for _ in range(6)]
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=FakePicamera2))
+    with pytest.raises(SourceError, match="capture failed"):  # the stand-in fails after 3 frames
+        for frame in open_source(SourceOptions(uri="picamera2:0")).frames():
+            ts.append(frame.ts)
+    assert len(ts) == 9 and ts == sorted(ts)
+
+
 def test_resilient_source_reopens_with_backoff_and_reports(video):
     attempts, failures, waits = [], [], []
 

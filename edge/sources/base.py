@@ -59,7 +59,9 @@ class Frame:
     must be read before the source's next frame is taken."""
 
     image: np.ndarray | Callable[[], np.ndarray]  # (H, W, 3) uint8, or its decoder
-    ts: float  # seconds; wall clock for cameras, media time for files
+    # seconds on a clock that never steps back (NTP steps a Pi without an RTC at boot): monotonic
+    # for cameras and images, media time for files; every interval downstream is measured on it
+    ts: float
     index: int
 
     @cached_property

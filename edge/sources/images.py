@@ -219,7 +219,7 @@ class ImageSource:
                     continue
                 if self.fps:
                     time.sleep(1 / self.fps)
-                yield Frame(rgb, time.time(), index)
+                yield Frame(rgb, time.monotonic(), index)
                 index += 1
                 read += 1
             if read == 0:

@@ -103,7 +103,7 @@ class OpenCVSource:
                 self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 continue
             if self.live:
-                ts = time.time()
+                ts = time.monotonic()
             else:
                 ts = offset + in_loop * period
                 in_loop += 1

@@ -54,7 +54,7 @@ class Picamera2Source:
                 rgba = picam.capture_array("main")
             except Exception as exc:
                 raise SourceError(f"picamera2 camera {self.camera}: capture failed ({exc})") from None
-            yield Frame(rgba[:, :, :3], time.time(), index)
+            yield Frame(rgba[:, :, :3], time.monotonic(), index)
             index += 1
 
     def close(self) -> None:
