@@ -9,32 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from moodcast.edge.config import Config
-from moodcast.edge.mood.recommend import GenreRecommender, Recommendation
+from moodcast.edge.mood.recommend import GenreRecommender, Learned, Recommendation
 from moodcast.edge.mood.scene import Scene, SceneFace, SceneTracker
-from moodcast.edge.vision.detectors import Face, FaceDetector, create_detector
+from moodcast.edge.vision.detectors import FaceDetector, create_detector
 from moodcast.edge.vision.detectors.base import FollowingDetector
-from moodcast.edge.vision.emotion import Emotion, EmotionClassifier
+from moodcast.edge.vision.emotion import EmotionClassifier
+from moodcast.edge.vision.faces import EveryFace, FaceResult, FaceStage, TrackedFaces
 from moodcast.edge.vision.motion import MotionDetector
 from moodcast.edge.vision.tracker import FaceTracker, Step
-
-
-@dataclass(frozen=True)
-class FaceResult:
-    face: Face
-    emotion: Emotion
-    track_id: int | None = None  # the same while the face stays in view (video); None for stills
-
-    def as_dict(self, box_scale: float = 1.0) -> dict:
-        """``box_scale``: pixels of the reported image per pixel of the analysed frame."""
-        track = {} if self.track_id is None else {"id": self.track_id}
-        return {
-            **track,
-            "box": self.face.box.scaled(box_scale).as_list(),
-            "score": round(self.face.score, 4),
-            "emotion": self.emotion.label,
-            "confidence": round(self.emotion.confidence, 4),
-            "probabilities": self.emotion.as_dict(),
-        }
 
 
 @dataclass(frozen=True)
@@ -90,19 +72,15 @@ class Pipeline:
 
     def __init__(
         self,
-        detector: FaceDetector,
-        classifier: EmotionClassifier,
+        faces: FaceStage,
         scene: SceneTracker,
         recommender: GenreRecommender,
         motion: MotionDetector | None = None,
-        tracker: FaceTracker | None = None,
     ):
-        self.detector = detector
-        self.classifier = classifier
+        self.faces = faces
         self.scene = scene
         self.recommender = recommender
         self.motion = motion
-        self.tracker = tracker
 
     @classmethod
     def from_config(cls, config: Config, still: bool = False) -> Pipeline:
@@ -112,51 +90,48 @@ class Pipeline:
         scene = config.scene.for_stills() if still else config.scene
         detector = create_detector(config.detector, threads)
         motion = MotionDetector(config.motion) if config.motion.enabled and not still else None
-        tracker = None
+        classifier = EmotionClassifier(config.emotion, threads)
+        faces: FaceStage = EveryFace(detector, classifier)
         if config.tracking.enabled and not still:
             tracker = FaceTracker(config.tracking, can_follow=isinstance(detector, FollowingDetector))
-        return cls(
-            detector,
-            EmotionClassifier(config.emotion, threads),
-            SceneTracker(scene),
-            GenreRecommender(config.recommend),
-            motion,
-            tracker,
-        )
+            faces = TrackedFaces(detector, classifier, tracker)
+        return cls(faces, SceneTracker(scene), GenreRecommender(config.recommend), motion)
+
+    @property
+    def detector(self) -> FaceDetector:
+        return self.faces.detector
+
+    @property
+    def classifier(self) -> EmotionClassifier:
+        return self.faces.classifier
+
+    @property
+    def strategy(self) -> str:
+        return self.recommender.strategy
+
+    def set_strategy(self, strategy: str) -> None:
+        self.recommender.set_strategy(strategy)
+
+    def learn_from(self, preferences: Learned | None) -> None:
+        """Recommend by what the listener taught (None: the tables alone)."""
+        self.recommender.preferences = preferences
 
     def process(self, rgb: np.ndarray, ts: float | None = None) -> FrameResult:
         ts = time.monotonic() if ts is None else ts
         t0 = time.perf_counter()
         moving = self.motion.detect(rgb).moving if self.motion else True
         t1 = time.perf_counter()
-        step = self.tracker.step(ts, moving) if self.tracker else Step.DETECT
-        if self.tracker is None:
-            faces = self.detector.detect(rgb)
-        elif step is Step.DETECT:
-            tracks = self.tracker.detected(self.detector.detect(rgb), ts)
-        elif step is Step.FOLLOW and isinstance(self.detector, FollowingDetector):  # can_follow said so
-            tracks = self.tracker.followed(self.detector.refine(rgb, [t.face.box for t in self.tracker.tracks]))
-        else:
-            tracks = self.tracker.tracks
+        found = self.faces.run(rgb, ts, moving)
         t2 = time.perf_counter()
-        if self.tracker is None:
-            emotions = self.classifier.classify(rgb, faces)
-            results = [FaceResult(f, e) for f, e in zip(faces, emotions)]
-            classified = len(faces)
-        else:
-            due = self.tracker.due()
-            self.tracker.classified(due, self.classifier.classify(rgb, [t.face for t in due]))
-            # Every track is classified by now: a track is due until it has an emotion.
-            results = [FaceResult(t.face, t.emotion, t.id) for t in tracks if t.emotion is not None]
-            classified = len(due)
-        t3 = time.perf_counter()
-        scene = self.scene.update([SceneFace(r.face.box.area, r.emotion.probabilities) for r in results], ts)
+        scene = self.scene.update([SceneFace(r.face.box.area, r.emotion.probabilities) for r in found.results], ts)
         recommendation = self.recommender.recommend(scene, ts)
-        t4 = time.perf_counter()
+        t3 = time.perf_counter()
         timings = {
             "motion": (t1 - t0) * 1e3,
-            "detect": (t2 - t1) * 1e3,
-            "classify": (t3 - t2) * 1e3,
-            "recommend": (t4 - t3) * 1e3,
+            "detect": found.detect_ms,
+            "classify": found.classify_ms,
+            "recommend": (t3 - t2) * 1e3,
         }
-        return FrameResult(ts, results, scene, recommendation, timings, Work(moving, step, classified))
+        return FrameResult(
+            ts, found.results, scene, recommendation, timings, Work(moving, found.step, found.classified)
+        )

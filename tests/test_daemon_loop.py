@@ -4,10 +4,8 @@ source, a publisher that records, and a clock that follows the frames' timestamp
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import clips
 import cv2
@@ -20,7 +18,7 @@ from moodcast.edge.paths import SAMPLES_DIR
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.service.contract import Topics
 from moodcast.edge.service.daemon import Daemon, Ending
-from moodcast.edge.service.mqtt import Command, CommandQueue
+from moodcast.edge.service.mqtt import Command, CommandQueue, Rejected
 from moodcast.edge.sources.base import Frame, SourceError
 from moodcast.edge.sources.images import read_image
 
@@ -79,13 +77,15 @@ class RecordingPublisher:
         self.configs: list[dict] = []
         self.faces: list[dict] = []
         self.queued = self.dropped = 0
+        self.connected = True
 
     def publish_state(self, payload: dict) -> int:
         self.states.append({**payload, "at": self.clock()})  # media time of the frame behind it
         return len(self.states)
 
     def publish_stats(self, payload: dict) -> None:
-        self.stats.append(payload)
+        if self.connected:  # as paho's QoS 0: lost while the broker is away
+            self.stats.append(payload)
 
     def publish_config(self, settings: dict, last_command: dict | None = None) -> None:
         self.configs.append({**settings, "last_command": last_command})
@@ -105,8 +105,7 @@ def run(
     feedback_queue: int = 10**6,
 ):
     """Run the daemon over ``sources`` (ListSources made from ``frames`` when none are given)."""
-    settings = {"learn": {"file": str(Path(tempfile.mkdtemp()) / "preferences.json")}, **(settings or {})}
-    config = load(overrides=settings, environ={})
+    config = load(overrides=settings or {}, environ={})  # learn.file: the test's own $STATE_DIRECTORY
     clock = Clock()
     publisher = RecordingPublisher(clock)
     publisher.feedback = CommandQueue(feedback_queue)
@@ -194,7 +193,7 @@ def test_feedback_is_learned_saved_published_and_reset(tmp_path):
     skip = Feedback("skipped", "angry", "metal")
     file = tmp_path / "preferences.json"
     arriving = {
-        2: [skip] * 5 + ["not JSON (payload 'x')", Feedback("played", "bored", "pop"), Feedback("liked")],
+        2: [skip] * 5 + [Rejected("not JSON (payload 'x')"), Feedback("played", "bored", "pop"), Feedback("liked")],
         4: [skip] * 500,  # a flood: FEEDBACK_PER_TICK per frame
         8: [Command("preferences", "reset")],
     }
@@ -309,9 +308,34 @@ def test_a_clock_stepped_back_does_not_stop_the_analysis():
     assert daemon.stats.processed == 20
 
 
+class DisconnectingSource(ListSource):
+    """Connects at the first frame, and the broker goes away for frames ``away``."""
+
+    def __init__(self, frames, away: range):
+        super().__init__(frames)
+        self.away = away
+
+    def frames(self) -> Iterator[Frame]:
+        for frame in super().frames():
+            assert self.publisher is not None
+            self.publisher.connected = frame.index not in self.away
+            if frame.index in (0, self.away.stop):
+                self.publisher.reconnected.set()
+            yield frame
+
+
+def test_stats_say_no_frame_rate_before_one_is_measured_and_come_at_once_after_a_reconnect():
+    source = DisconnectingSource(timed(FACE, 0.0, 20.0, 2), away=range(10, 30))  # away from 5 s to 15 s
+    _, publisher = run([], source, settings={"mqtt": {"stats_interval_s": 4}})
+    first, *later = publisher.stats
+    assert first["fps"] is None and all(s["fps"] is not None for s in later)  # never a 0.0 not measured
+    # Due at 8 s while away: sent on the reconnect, not left stale until the next interval.
+    assert [s["uptime_s"] for s in publisher.stats] == [0.0, 4.0, 15.0, 19.0, 19.5]
+
+
 def test_feedback_the_full_queue_dropped_is_counted_in_the_log(caplog):
     from moodcast.edge.service.mqtt import FEEDBACK_QUEUE
 
     flood = {2: [Feedback("skipped", "angry", "metal")] * (FEEDBACK_QUEUE + 36)}  # between two frames
     run(timed(FACE, 0.0, 1.0, 10), commands=flood, feedback_queue=FEEDBACK_QUEUE)
-    assert "feedback: 0 ignored (last: None), 36 dropped by the full queue" in caplog.text
+    assert "feedback: 0 rejected (last: None), 36 dropped by the full queue" in caplog.text

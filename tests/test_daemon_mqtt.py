@@ -30,6 +30,8 @@ def test_contract_schemas_and_clean_end_of_file(broker):
     assert states[-1]["emotion"] == "happy" and states[-1]["genre"] == "pop" and states[-1]["faces"] == 1
     for m in rec.on("/t1/stats"):
         validate(m.json(), "stats")
+    fps = [m.json()["fps"] for m in rec.on("/t1/stats")]
+    assert fps[0] is None and 0.0 not in fps and fps[-1] > 0  # unknown until measured, never a false 0.0
     for m in rec.on("/t1/faces"):
         validate(m.json(), "faces")
     validate(rec.on("moodcast/t1/config")[-1].json(), "config")

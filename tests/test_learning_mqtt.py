@@ -12,9 +12,10 @@ import time
 from helpers import validate
 from mqtt_helpers import Recorder, start_daemon, stop, wait_for_line
 
-from moodcast.edge.mood.preferences import LearnOptions, PreferenceFile, Preferences, parse_feedback
+from moodcast.edge.mood.preferences import LearnOptions, PreferenceFile, Preferences
 from moodcast.edge.mood.recommend import RecommendOptions
 from moodcast.edge.paths import SAMPLES_DIR
+from moodcast.edge.service.contract import parse_feedback
 
 CLIP = str(SAMPLES_DIR / "astronaut.avi")
 SKIP = json.dumps({"emotion": "angry", "genre": "metal", "outcome": "skipped"})
@@ -42,7 +43,7 @@ def test_skips_move_angry_and_the_preference_survives_restart_and_kill_9(broker,
     validate(moved, "preferences")
     angry = moved["emotions"]["angry"]["genre"]
     assert angry != "metal"
-    wait_for_line(log, "feedback: 4 ignored")
+    wait_for_line(log, "feedback: 4 rejected")
     assert rec.on("/l1/state")[-1].json()["genre"] == "pop"  # the happy face's genre is untouched
     assert stop(proc) == 0
 
@@ -118,7 +119,7 @@ def test_a_reset_with_learning_off_removes_the_file(broker, tmp_path):
 def test_a_flood_of_feedback_writes_the_file_once_then_not_before_its_interval_and_a_stop_keeps_all(broker, tmp_path):
     """20 feedback messages a second for 5 s: before, one atomic rewrite (and two fsyncs) per
     tick; now the first at once, the next PREFERENCES_SAVE_EVERY_S later, and everything on stop."""
-    from moodcast.edge.service.daemon import PREFERENCES_SAVE_EVERY_S
+    from moodcast.edge.service.learning import PREFERENCES_SAVE_EVERY_S
 
     file = tmp_path / "state" / "preferences.json"
     rec = Recorder(broker.port)

@@ -17,9 +17,10 @@ import pytest
 
 from moodcast.edge.config import load
 from moodcast.edge.labels import EMOTIONS
-from moodcast.edge.mood.preferences import Feedback, LearnOptions, PreferenceFile, Preferences, parse_feedback
+from moodcast.edge.mood.preferences import Feedback, LearnOptions, PreferenceFile, Preferences
 from moodcast.edge.mood.recommend import DEFAULT_GENRES, GenreRecommender, RecommendOptions
 from moodcast.edge.mood.scene import CIRCUMPLEX, Scene
+from moodcast.edge.service.contract import parse_feedback
 
 ANGRY_METAL_SKIP = Feedback("skipped", "angry", "metal")
 

@@ -5,10 +5,8 @@ import pytest
 
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.labels import EMOTIONS
-from moodcast.edge.mood.preferences import Feedback, parse_feedback
-from moodcast.edge.mood.recommend import STRATEGIES, GenreRecommender, RecommendOptions
+from moodcast.edge.mood.recommend import GenreRecommender, RecommendOptions
 from moodcast.edge.mood.scene import SceneFace, SceneOptions, SceneTracker, valence_arousal
-from moodcast.edge.service.contract import Topics, discovery_payload, parse_command
 
 
 def probs(**kw) -> np.ndarray:
@@ -110,66 +108,3 @@ def test_bad_options_name_the_key():
         RecommendOptions(match={e: "polka" for e in EMOTIONS})
     with pytest.raises(ConfigError, match="mode: must be 'largest' or 'room'"):
         SceneOptions(mode="crowd")
-
-
-@pytest.mark.parametrize(
-    "key, text, value",
-    [
-        ("enabled", "ON", True),  # what Home Assistant's switch sends (discovery: payload_on)
-        ("enabled", "OFF", False),
-        ("enabled", " true\n", True),
-        ("enabled", "no", False),
-        ("enabled", "1", True),
-        ("strategy", "uplift", "uplift"),
-        ("preferences", " reset\n", "reset"),
-    ],
-)
-def test_commands_parse(key, text, value):
-    assert parse_command(key, text.encode()) == (key, value)
-
-
-@pytest.mark.parametrize(
-    "key, text, words",
-    [
-        ("enabled", "maybe", "enabled: must be ON/OFF or true/false, got 'maybe'"),
-        ("strategy", "shuffle", "strategy: must be 'match' or 'uplift', got 'shuffle'"),
-        ("volume", "11", "unknown setting 'volume'; settable: strategy, enabled, preferences"),
-        ("preferences", "forget", "preferences: the only command is 'reset', got 'forget'"),
-    ],
-)
-def test_bad_commands_say_why(key, text, words):
-    with pytest.raises(ValueError) as info:
-        parse_command(key, text.encode())
-    assert str(info.value) == words
-
-
-def test_home_assistant_controls_send_what_the_daemon_accepts():
-    components = discovery_payload("pi", Topics("moodcast/pi"), 1)["cmps"]
-    switch, select = components["moodcast_pi_enabled"], components["moodcast_pi_strategy"]
-    assert parse_command("enabled", switch["payload_on"].encode())[1] is True
-    assert parse_command("enabled", switch["payload_off"].encode())[1] is False
-    assert [parse_command("strategy", o.encode())[1] for o in select["options"]] == list(STRATEGIES)
-    reset = components["moodcast_pi_reset_preferences"]
-    assert reset["command_topic"] == "moodcast/pi/set/preferences"
-    assert parse_command("preferences", reset["payload_press"].encode()) == ("preferences", "reset")
-    for outcome in ("liked", "disliked"):
-        button = components[f"moodcast_pi_{outcome}"]
-        assert button["command_topic"] == "moodcast/pi/feedback"
-        assert parse_feedback(button["payload_press"].encode()) == Feedback(outcome)
-
-
-def test_the_players_text_sensors_stay_within_home_assistants_state_limit():
-    """Home Assistant refuses a state over 255 characters; the player's templates cut the text
-    (rendered here with Jinja, the template language Home Assistant uses)."""
-    import jinja2
-
-    from moodcast.edge.service.contract import player_discovery_payload
-
-    payload = player_discovery_payload("d1", Topics("moodcast/d1"), 1)
-    env = jinja2.Environment()
-    long_title = "ICY " * 200
-    for key in ("genre", "track", "reason"):
-        template = env.from_string(payload["cmps"][f"moodcast_d1_player_{key}"]["value_template"])
-        assert len(template.render(value_json={key: long_title})) == 255
-        assert template.render(value_json={key: "jazz"}) == "jazz"
-        assert template.render(value_json={key: None}) == "none"

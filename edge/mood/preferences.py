@@ -80,20 +80,6 @@ class Feedback:
     genre: str | None = None
 
 
-def parse_feedback(payload: bytes, max_bytes: int = 256) -> Feedback:
-    """A ``.../feedback`` message; ValueError with the reason when it is not one."""
-    body = parse_json(payload, max_bytes)
-    if not isinstance(body, dict):
-        raise ValueError("expected an object")
-    outcome, emotion, genre = body.get("outcome"), body.get("emotion"), body.get("genre")
-    if outcome not in OUTCOMES:
-        raise ValueError(f"outcome: must be one of {', '.join(OUTCOMES)}, got {str(outcome)[:32]!r}")
-    for key, value in (("emotion", emotion), ("genre", genre)):
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"{key}: expected a string or null")
-    return Feedback(outcome, emotion, genre)
-
-
 def faded(a: float, b: float, max_count: float) -> list[float]:
     """``[a, b]`` scaled down to ``a + b = max_count`` when past it; the mean a / (a + b) is kept."""
     total = a + b
@@ -140,6 +126,9 @@ class Preferences:
         """The candidate with the greatest posterior mean (ties: the match genre, the nearest)."""
         names = self.candidates[emotion]
         return max(names, key=lambda g: (self.mean(emotion, g), g == self.match[emotion], -self._distance(emotion, g)))
+
+    def uplift_weight(self) -> float:
+        return self.options.uplift_weight
 
     def dislike(self, emotion: str, genre: str) -> float:
         """How far below its prior the listener has pushed a pair (0 when never heard or liked)."""

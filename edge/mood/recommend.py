@@ -16,16 +16,13 @@ listener skipped for this emotion; without feedback both are exactly the table's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.labels import EMOTIONS
 from moodcast.edge.mood.scene import Scene
-
-if TYPE_CHECKING:
-    from moodcast.edge.mood.preferences import Preferences
 
 # (valence, arousal) of each genre, placed on the same circumplex as the emotions.
 DEFAULT_GENRES: dict[str, tuple[float, float]] = {
@@ -108,6 +105,23 @@ def check_strategy(strategy: str) -> str:
     return strategy
 
 
+class Learned(Protocol):
+    """What the recommender asks of learned preferences (``edge/mood/preferences.py``, which
+    builds on this module's tables, not the other way round)."""
+
+    def choose(self, emotion: str) -> str:
+        """The genre the listener prefers for ``emotion``."""
+        ...
+
+    def dislike(self, emotion: str, genre: str) -> float:
+        """How far below its prior the listener has pushed ``genre`` for ``emotion`` (>= 0)."""
+        ...
+
+    def uplift_weight(self) -> float:
+        """Distance^2 traded per unit of ``dislike`` when uplift picks the nearest genre."""
+        ...
+
+
 @dataclass(frozen=True)
 class Recommendation:
     genre: str | None
@@ -125,7 +139,7 @@ class GenreRecommender:
         self._coords = np.array([self.options.genres[n] for n in self._names], np.float32)
         self._session: tuple[float, float, float] | None = None  # start ts, valence, arousal
         self.strategy = self.options.strategy
-        self.preferences: Preferences | None = None  # learned; None: the table alone
+        self.preferences: Learned | None = None  # None: the table alone
 
     def set_strategy(self, strategy: str) -> None:
         self.strategy, self._session = check_strategy(strategy), None
@@ -135,7 +149,7 @@ class GenreRecommender:
         what the listener skipped of it for ``emotion``."""
         d = ((self._coords - (valence, arousal)) ** 2).sum(axis=1)
         if self.preferences is not None and emotion is not None:
-            weight = self.preferences.options.uplift_weight
+            weight = self.preferences.uplift_weight()
             d = d + weight * np.array([self.preferences.dislike(emotion, g) for g in self._names], np.float32)
         return self._names[int(d.argmin())]
 

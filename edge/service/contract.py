@@ -6,17 +6,25 @@ Every payload here has a JSON Schema in ``schemas/`` and the tests validate agai
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from moodcast.edge import __version__
-from moodcast.edge.mood.recommend import STRATEGIES, check_strategy
+from moodcast.edge.labels import EMOTIONS
+from moodcast.edge.mood.preferences import OUTCOMES, Feedback
+from moodcast.edge.mood.recommend import DEFAULT_GENRES, STRATEGIES, check_strategy
 from moodcast.edge.mood.scene import Scene
-from moodcast.edge.parsing import parse_bool
+from moodcast.edge.parsing import parse_bool, parse_json
 from moodcast.edge.pipeline import FrameResult
 
 ONLINE, OFFLINE = "online", "offline"
 COMMANDS = ("strategy", "enabled", "preferences")
 STATE_BYTES = 4096  # a larger .../state message is not a moodcast daemon's (ours are ~0.5 kB)
+# The Emotion and Genre sensors' state while nobody is in view or analysis is off. Home Assistant
+# keeps a template's "None" as a literal state of an enum sensor (only numeric sensors read it as
+# unknown), so it is one of their declared options, offered in automations' dropdowns.
+NO_VALUE = "none"
 
 
 @dataclass(frozen=True)
@@ -91,19 +99,28 @@ def faces_payload(result: FrameResult, wall_ts: float | None = None) -> dict:
     return {"ts": iso_now(wall_ts), "faces": [f.as_dict() for f in result.faces]}
 
 
-def device_block(device_id: str) -> dict:
-    """The Home Assistant device both discovery messages name, so their entities are one device's."""
-    return {
+def device_block(device_id: str, hardware: str | None = None) -> dict:
+    """The Home Assistant device both discovery messages name, so their entities are one device's;
+    ``hardware`` (e.g. "Raspberry Pi 5 Model B Rev 1.0") where the machine tells it."""
+    block = {
         "ids": [f"moodcast_{device_id}"],
         "name": f"moodcast {device_id}",
         "mf": "moodcast",
         "mdl": "moodcast edge",
         "sw": __version__,
     }
+    return block | ({"hw": hardware} if hardware else {})
 
 
-def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
-    """Home Assistant MQTT *device* discovery: one config message for all components."""
+def discovery_payload(
+    device_id: str,
+    topics: Topics,
+    qos: int,
+    genres: Sequence[str] = tuple(DEFAULT_GENRES),
+    hardware: str | None = None,
+) -> dict:
+    """Home Assistant MQTT *device* discovery: one config message for all components; ``genres``
+    are the Genre sensor's options (``recommend.genres``)."""
     uid = f"moodcast_{device_id}"
 
     def sensor(key: str, name: str, template: str, **extra) -> tuple[str, dict]:
@@ -120,16 +137,26 @@ def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
             sensor(
                 "emotion",
                 "Emotion",
-                "{{ value_json.emotion if value_json.emotion else 'none' }}",
+                f"{{{{ value_json.emotion if value_json.emotion else '{NO_VALUE}' }}}}",
                 icon="mdi:emoticon-outline",
+                device_class="enum",
+                options=[*EMOTIONS, NO_VALUE],
                 json_attributes_topic=topics.state,
                 json_attributes_template="{{ value_json.probabilities | tojson }}",
             ),
-            sensor("genre", "Genre", "{{ value_json.genre if value_json.genre else 'none' }}", icon="mdi:music"),
+            sensor(
+                "genre",
+                "Genre",
+                f"{{{{ value_json.genre if value_json.genre else '{NO_VALUE}' }}}}",
+                icon="mdi:music",
+                device_class="enum",
+                options=[*genres, NO_VALUE],
+            ),
+            # Unknown (None) rather than 0 % while nobody is in view: no zeros in the statistics.
             sensor(
                 "confidence",
                 "Confidence",
-                "{{ (value_json.confidence * 100) | round(0) }}",
+                "{{ ((value_json.confidence * 100) | round(0)) if value_json.emotion else None }}",
                 unit_of_measurement="%",
                 state_class="measurement",
             ),
@@ -172,7 +199,7 @@ def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
             "name": name,
             "unique_id": f"{uid}_{outcome}",
             "command_topic": topics.feedback,
-            "payload_press": f'{{"outcome":"{outcome}"}}',
+            "payload_press": json.dumps(feedback_payload(Feedback(outcome)), separators=(",", ":")),
             "icon": icon,
         }
     components[f"{uid}_reset_preferences"] = {
@@ -189,12 +216,13 @@ def discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
         "unique_id": f"{uid}_learned_updates",
         "state_topic": topics.preferences,
         "value_template": "{{ value_json.updates }}",
+        "state_class": "total_increasing",  # a reset of the preferences starts it again at 0
         "json_attributes_topic": topics.preferences,
         "json_attributes_template": "{{ value_json.emotions | tojson }}",
         "entity_category": "diagnostic",
     }
     return {
-        "dev": device_block(device_id),
+        "dev": device_block(device_id, hardware),
         "o": {"name": "moodcast", "sw": __version__},
         "cmps": components,
         "state_topic": topics.state,
@@ -245,6 +273,27 @@ def player_discovery_payload(device_id: str, topics: Topics, qos: int) -> dict:
         "payload_not_available": OFFLINE,
         "qos": qos,
     }
+
+
+def parse_feedback(payload: bytes, max_bytes: int = 256) -> Feedback:
+    """A ``.../feedback`` message; ValueError with the reason when it is not one."""
+    body = parse_json(payload, max_bytes)
+    if not isinstance(body, dict):
+        raise ValueError("expected an object")
+    outcome, emotion, genre = body.get("outcome"), body.get("emotion"), body.get("genre")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome: must be one of {', '.join(OUTCOMES)}, got {str(outcome)[:32]!r}")
+    for key, value in (("emotion", emotion), ("genre", genre)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{key}: expected a string or null")
+    return Feedback(outcome, emotion, genre)
+
+
+def feedback_payload(feedback: Feedback) -> dict:
+    """A ``.../feedback`` message: what ``parse_feedback`` reads; no emotion or genre means the
+    daemon's current ones."""
+    body = {"emotion": feedback.emotion, "genre": feedback.genre, "outcome": feedback.outcome}
+    return {k: v for k, v in body.items() if v is not None}
 
 
 def parse_command(key: str, payload: bytes) -> tuple[str, object]:

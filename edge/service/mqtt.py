@@ -25,9 +25,18 @@ import paho.mqtt.client as mqtt
 
 from moodcast.edge.config import Config
 from moodcast.edge.errors import ConfigError
-from moodcast.edge.mood.preferences import Feedback, parse_feedback
+from moodcast.edge.mood.preferences import Feedback
 from moodcast.edge.parsing import parse_json
-from moodcast.edge.service.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, discovery_payload, parse_command
+from moodcast.edge.service.contract import (
+    OFFLINE,
+    ONLINE,
+    STATE_BYTES,
+    Topics,
+    discovery_payload,
+    parse_command,
+    parse_feedback,
+)
+from moodcast.edge.service.host import hardware_model
 
 log = logging.getLogger("moodcast.mqtt")
 
@@ -46,6 +55,13 @@ class Command:
     key: str
     value: object
     error: str | None = None  # set when the command was rejected
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A ``.../feedback`` message that is not one, and why."""
+
+    reason: str
 
 
 T = TypeVar("T")
@@ -135,7 +151,7 @@ class Publisher:
         self.topics = Topics(config.topic_prefix)
         self.boot_id = secrets.token_hex(8)
         self.commands: CommandQueue[Command] = CommandQueue()
-        self.feedback: CommandQueue[Feedback | str] = CommandQueue(FEEDBACK_QUEUE)  # str: why rejected
+        self.feedback: CommandQueue[Feedback | Rejected] = CommandQueue(FEEDBACK_QUEUE)
         self.reconnected = threading.Event()  # set on every (re)connect: the loop republishes
         self.seq = 0
         self.sent = self.dropped = 0
@@ -248,7 +264,7 @@ class Publisher:
             try:
                 self.feedback.put(parse_feedback(message.payload))
             except ValueError as exc:
-                self.feedback.put(f"{exc} (payload {echo(message.payload)!r})")
+                self.feedback.put(Rejected(f"{exc} (payload {echo(message.payload)!r})"))
             return
         self.commands.put(parse_message(message.topic.rsplit("/", 1)[-1], message.payload))
 
@@ -376,7 +392,9 @@ class Publisher:
 
     def publish_discovery(self) -> None:
         topic = f"{self.config.mqtt.discovery_prefix}/device/{self.device_id}/config"
-        payload = discovery_payload(self.device_id, self.topics, self.config.mqtt.qos)
+        payload = discovery_payload(
+            self.device_id, self.topics, self.config.mqtt.qos, list(self.config.recommend.genres), hardware_model()
+        )
         self._send(topic, payload, retain=True)
 
     @property

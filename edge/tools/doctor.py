@@ -206,7 +206,7 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
 
 
 def check_system() -> list[Check]:
-    from moodcast.edge.service.daemon import cpu_temperature
+    from moodcast.edge.service.host import cpu_temperature
 
     checks = []
     temp = cpu_temperature()

@@ -1,0 +1,97 @@
+"""The faces of one frame with their emotions: found and classified every frame (stills, or
+tracking off), or through the tracker, which decides per frame between a full detection,
+following the known faces and nothing, and which faces to classify again."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from moodcast.edge.vision.detectors import Face, FaceDetector
+from moodcast.edge.vision.detectors.base import FollowingDetector
+from moodcast.edge.vision.emotion import Emotion, EmotionClassifier
+from moodcast.edge.vision.tracker import FaceTracker, Step
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    face: Face
+    emotion: Emotion
+    track_id: int | None = None  # the same while the face stays in view (video); None for stills
+
+    def as_dict(self, box_scale: float = 1.0) -> dict:
+        """``box_scale``: pixels of the reported image per pixel of the analysed frame."""
+        track = {} if self.track_id is None else {"id": self.track_id}
+        return {
+            **track,
+            "box": self.face.box.scaled(box_scale).as_list(),
+            "score": round(self.face.score, 4),
+            "emotion": self.emotion.label,
+            "confidence": round(self.emotion.confidence, 4),
+            "probabilities": self.emotion.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class FacesFound:
+    """A frame's faces, what the detector did (``step``), how many faces were classified, and
+    what finding and classifying them cost."""
+
+    results: list[FaceResult]
+    step: Step
+    classified: int
+    detect_ms: float
+    classify_ms: float
+
+
+class FaceStage(Protocol):
+    detector: FaceDetector
+    classifier: EmotionClassifier
+
+    def run(self, rgb: np.ndarray, ts: float, moving: bool) -> FacesFound: ...
+
+
+class EveryFace:
+    """Every face detected and classified in every frame."""
+
+    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier):
+        self.detector, self.classifier = detector, classifier
+
+    def run(self, rgb: np.ndarray, ts: float, moving: bool) -> FacesFound:
+        t0 = time.perf_counter()
+        faces = self.detector.detect(rgb)
+        t1 = time.perf_counter()
+        emotions = self.classifier.classify(rgb, faces)
+        t2 = time.perf_counter()
+        results = [FaceResult(f, e) for f, e in zip(faces, emotions)]
+        return FacesFound(results, Step.DETECT, len(faces), (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+
+
+class TrackedFaces:
+    """Faces through ``tracker``: a full detection when it is due, else the known faces followed
+    (a ``FollowingDetector``'s refinement around their last boxes) or held; only the faces due
+    are classified, the others keep their last emotion."""
+
+    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, tracker: FaceTracker):
+        self.detector, self.classifier, self.tracker = detector, classifier, tracker
+        self._follower = detector if isinstance(detector, FollowingDetector) else None
+
+    def run(self, rgb: np.ndarray, ts: float, moving: bool) -> FacesFound:
+        t0 = time.perf_counter()
+        step = self.tracker.step(ts, moving)
+        if step is Step.DETECT:
+            tracks = self.tracker.detected(self.detector.detect(rgb), ts)
+        elif step is Step.FOLLOW and self._follower is not None:  # the tracker follows only when it can
+            tracks = self.tracker.followed(self._follower.refine(rgb, [t.face.box for t in self.tracker.tracks]))
+        else:
+            tracks = self.tracker.tracks
+        t1 = time.perf_counter()
+        due = self.tracker.due()
+        self.tracker.classified(due, self.classifier.classify(rgb, [t.face for t in due]))
+        t2 = time.perf_counter()
+        # Every track is classified by now: a track is due until it has an emotion.
+        results = [FaceResult(t.face, t.emotion, t.id) for t in tracks if t.emotion is not None]
+        return FacesFound(results, step, len(due), (t1 - t0) * 1e3, (t2 - t1) * 1e3)
