@@ -18,8 +18,8 @@ from mpd_helpers import Mpd, make_tracks, start_player, wait_until
 from mqtt_helpers import Recorder, start_daemon, stop
 
 from moodcast.edge.paths import SAMPLES_DIR
-from moodcast.edge.player.follow import Follower, track_name
-from moodcast.edge.player.music import Music, Status, normalise
+from moodcast.edge.player.follow import Decision, Follower, Kind
+from moodcast.edge.player.music import Music, normalise
 from moodcast.edge.player.options import PlayOptions
 
 TRACKS = {
@@ -440,83 +440,15 @@ def test_a_stored_playlist_naming_a_missing_file_plays_the_rest(music_server):
     listener = music_server.client()
     try:
         follower.want("pop", "happy", 0.0)
-        assert follower.tick(1.0).reason == "following"
+        assert follower.tick(1.0).decision == Decision(Kind.FOLLOWING)
         assert sorted(s["file"] for s in listener.playlistinfo()) == ["pop-0.flac", "pop-1.flac"]
         assert listener.status()["state"] == "play"
         follower.want("metal", "angry", 2.0)
-        assert follower.tick(3.0).reason == "nothing to play for metal"
-        assert follower.tick(3.5).reason == "nothing to play for metal"  # not our edit taken for the listener's
+        nothing = Decision(Kind.NOTHING_TO_PLAY, "metal")
+        assert follower.tick(3.0).decision == nothing
+        assert follower.tick(3.5).decision == nothing  # not our edit taken for the listener's
     finally:
         music.close()
-
-
-class OneStream:
-    """MPD as the follower sees it, with one stream: no duration, so no track end to tell a stop by."""
-
-    URL = "http://radio.example:8000/jazz"
-
-    def __init__(self):
-        self.now = Status("stop", None, None, 0.0, 0.0, 1, 0, None)
-        self.started = 0
-
-    def status(self) -> Status:
-        return self.now
-
-    def current(self) -> dict:
-        return {"file": self.URL} if self.now.songid else {}
-
-    def resolve(self, genre: str) -> list[str]:
-        return [self.URL]
-
-    def play_now(self, files: list[str], fade_s: float) -> list[str]:
-        self.started += 1
-        self.now = Status("play", "7", 0, 0.0, 0.0, self.now.version + 1, 1, None)
-        return ["7"]
-
-
-def test_a_stream_the_listener_stopped_is_never_restarted():
-    stream = OneStream()
-    follower = Follower(PlayOptions(hold_s=0, step_back_s=0, targets={"jazz": OneStream.URL}), stream, print)
-    follower.want("jazz", "sad", 0.0)
-    assert follower.tick(1.0).reason == "following" and stream.started == 1
-    stream.now = Status("play", "7", 0, 60.0, 0.0, stream.now.version, 1, None)
-    assert follower.tick(61.0).reason == "following"
-    stream.now = Status("stop", "7", 0, 0.0, 0.0, stream.now.version, 1, None)  # the listener's stop
-    for now in (62.0, 63.0):
-        assert follower.tick(now).reason == "stopped by the listener" and stream.started == 1
-
-
-def test_a_tag_held_twice_is_one_name():
-    """python-mpd2 gives a list for a tag a file holds more than once; .../player's track is a string."""
-    assert track_name({"title": ["Intro", "Outro"], "artist": ["A", "B"], "file": "x.flac"}) == "A, B - Intro, Outro"
-    assert track_name({"file": "http://radio.example/jazz"}) == "http://radio.example/jazz"
-
-
-class Queue(OneStream):
-    """Three songs of ours, and what MPD's plchangesposid answers for the next version."""
-
-    def __init__(self):
-        super().__init__()
-        self.changes: list[tuple[int, str]] = []
-
-    def play_now(self, files: list[str], fade_s: float) -> list[str]:
-        self.now = Status("play", "7", 0, 0.0, 0.0, self.now.version + 1, 3, None)
-        return ["7", "8", "9"]
-
-    def changed_since(self, version: int) -> list[tuple[int, str]]:
-        return self.changes
-
-
-def test_a_song_replaced_behind_the_current_one_is_the_listeners_even_with_the_same_length():
-    """Only the current song retagged is MPD's; the same length and current song are not enough."""
-    queue = Queue()
-    follower = Follower(PlayOptions(hold_s=0, step_back_s=60, targets={"jazz": OneStream.URL}), queue, print)
-    follower.want("jazz", "sad", 0.0)
-    assert follower.tick(1.0).reason == "following"
-    for changes, reason in (([(0, "7")], "following"), ([(2, "10")], "stepped back: queue changed by the listener")):
-        queue.changes = changes
-        queue.now = Status("play", "7", 0, 1.0, 0.0, queue.now.version + 1, 3, None)
-        assert follower.tick(2.0).reason == reason
 
 
 def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_slowing_pace(broker, tmp_path):
