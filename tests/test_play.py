@@ -409,6 +409,58 @@ def test_the_broker_going_away_is_survived(broker, music_server, tmp_path):
     rec.close()
 
 
+def test_home_assistant_online_republishes_the_discovery_once_then_once_more_after_the_interval(broker):
+    """A flood of "online" on homeassistant/status: the player's discovery (retained) is published
+    once at once and once more DISCOVERY_REPUBLISH_S later, by the player's own clock (injected
+    here; MPD unreachable is no matter). Before: never republished, so a Home Assistant restarted
+    without the broker keeping it lost the player's entities."""
+    from moodcast.edge.config import load
+    from moodcast.edge.player.service import Player
+    from moodcast.edge.service.mqtt import DISCOVERY_REPUBLISH_S
+
+    config = load(overrides={"mqtt": {"device_id": "ha", "port": broker.port}, "play": {"port": 1}}, environ={})
+    clock = [0.0]
+    player = Player(config, clock=lambda: clock[0])
+    rec = Recorder(broker.port)
+    topic = "homeassistant/device/ha_player/config"
+    sent = lambda: len(rec.on(topic))  # noqa: E731
+
+    def steps(at: float, until=lambda: False, for_s: float = 10.0) -> None:
+        """The player's loop at its clock's ``at``, until ``until()`` or ``for_s`` of real time."""
+        clock[0], deadline = at, time.monotonic() + for_s
+        while not until() and time.monotonic() < deadline:
+            player.step()
+            time.sleep(0.02)
+
+    player.client.connect("127.0.0.1", broker.port)
+    player.client.loop_start()
+    try:
+        rec.wait_for(lambda m: m.topic == topic, what="the discovery at connect")
+        deadline = time.monotonic() + 15
+        while sent() < 2:  # one "online" after another until the player's subscription is in place
+            assert time.monotonic() < deadline, "no republish for homeassistant/status online"
+            rec.publish("homeassistant/status", "online")
+            steps(0.0, lambda: sent() >= 2, for_s=0.5)
+        for _ in range(300):
+            rec.client.publish("homeassistant/status", "online", qos=0)
+        rec.publish("moodcast/ha/state", state("pop", "happy"))  # after the flood, in order: it has arrived
+        steps(0.0, lambda: player.follower.wanted is not None)
+        assert player.follower.wanted is not None
+        steps(DISCOVERY_REPUBLISH_S - 0.01, for_s=1.0)
+        assert sent() == 2
+        steps(DISCOVERY_REPUBLISH_S, lambda: sent() >= 3)
+        steps(2 * DISCOVERY_REPUBLISH_S - 0.01, for_s=1.0)
+        assert sent() == 3 and all(json.loads(m.payload)["state_topic"] == "moodcast/ha/player" for m in rec.on(topic))
+        late = Recorder(broker.port)  # the broker keeps it: a Home Assistant that subscribes later gets it
+        assert late.wait_for(lambda m: m.topic == topic).retain
+        late.close()
+    finally:
+        player.client.disconnect()
+        player.client.loop_stop()
+        player.music.close()
+        rec.close()
+
+
 def test_malformed_states_never_stop_the_player_following(broker, music_server, tmp_path):
     """A state too deeply nested for json (RecursionError), or of another shape, is ignored: paho's
     thread must live on, so the next state is still followed."""
