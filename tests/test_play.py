@@ -503,9 +503,15 @@ def test_a_stored_playlist_naming_a_missing_file_plays_the_rest(music_server):
         music.close()
 
 
-def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_slowing_pace(broker, tmp_path):
+def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_slowing_pace(
+    broker, tmp_path, monkeypatch, caplog
+):
     """Before: no way to give the password, and a connection MPD accepted reset the backoff, so
-    the player reconnected about twice a second forever."""
+    the player reconnected about twice a second forever. The pace is counted by the player's
+    clock (injected: 8 s of it in ticks of 0.1 s) and MPD's own log of the connections."""
+    from moodcast.edge.config import load
+    from moodcast.edge.player.service import Player
+
     make_tracks(tmp_path / "music", {"funk": ("funk", 3.0, 3)})
     server = Mpd(tmp_path / "mpd", tmp_path / "music", password="s3cret").start()
     rec = Recorder(broker.port)
@@ -520,24 +526,25 @@ def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_sl
             assert stop(with_it) == 0
         assert "s3cret" not in (tmp_path / "with.log").read_text()
 
+        monkeypatch.delenv("MOODCAST_MPD_PASSWORD", raising=False)
+        (tmp_path / "guess").write_text("guess\n")
         connects = lambda: (tmp_path / "mpd" / "mpd.log").read_text().count("opened from")  # noqa: E731
-        for name, extra in (("none", ()), ("wrong", ("--set", f"play.password_file={tmp_path / 'guess'}"))):
-            (tmp_path / "guess").write_text("guess\n")
-            before, started = connects(), time.monotonic()
-            player = start_player(broker.port, server.port, "pw", *FAST, *extra, log=tmp_path / f"{name}.log")
+        for name, play in (("none", {}), ("wrong", {"password_file": str(tmp_path / "guess")})):
+            before, clock = connects(), [0.0]
+            overrides = {"mqtt": {"device_id": "pw", "port": broker.port}, "play": {"port": server.port, **play}}
+            player = Player(load(overrides=overrides, environ={}), clock=lambda c=clock: c[0])  # (no broker needed)
             try:
-                refused = rec.wait_for(
-                    lambda m, t=started: (
-                        m.topic == "moodcast/pw/player" and m.at > t and "MPD unreachable" in m.json()["reason"]
-                    )
-                ).json()
-                assert not refused["mpd_ok"] and "password" in refused["reason"]
-                time.sleep(8)
+                states = []
+                for tenth in range(81):
+                    clock[0] = tenth / 10
+                    states.append(player.step())
             finally:
-                assert stop(player) == 0
-            # Backoff 0.5, 1, 2, 4 s: five tries in the first 8 s, where twice a second made 16.
-            assert 2 <= connects() - before <= 7, (name, connects() - before)
-        assert "guess" not in (tmp_path / "wrong.log").read_text()
+                player.music.close()
+            assert not any(s.mpd_ok for s in states) and "password" in states[0].reason, (name, states[0])
+            # Backoff 0.5, 1, 2, 4 s: tries at 0, 0.5, 1.5, 3.5 and 7.5 s, where twice a second made 16.
+            wait_until(lambda b=before: connects() - b >= 5, timeout=10, what="MPD logging the connections")
+            assert connects() - before == 5, (name, connects() - before)
+        assert "guess" not in caplog.text and "MPD at 127.0.0.1" in caplog.text
     finally:
         rec.close()
         server.stop()
