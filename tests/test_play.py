@@ -18,8 +18,8 @@ from mpd_helpers import Mpd, make_tracks, start_player, wait_until
 from mqtt_helpers import Recorder, start_daemon, stop
 
 from moodcast.edge.paths import SAMPLES_DIR
-from moodcast.edge.player.follow import Follower, track_name
-from moodcast.edge.player.music import Music, Status, normalise
+from moodcast.edge.player.follow import Decision, Follower, Kind
+from moodcast.edge.player.music import Music, normalise
 from moodcast.edge.player.options import PlayOptions
 
 TRACKS = {
@@ -409,6 +409,58 @@ def test_the_broker_going_away_is_survived(broker, music_server, tmp_path):
     rec.close()
 
 
+def test_home_assistant_online_republishes_the_discovery_once_then_once_more_after_the_interval(broker):
+    """A flood of "online" on homeassistant/status: the player's discovery (retained) is published
+    once at once and once more DISCOVERY_REPUBLISH_S later, by the player's own clock (injected
+    here; MPD unreachable is no matter). Before: never republished, so a Home Assistant restarted
+    without the broker keeping it lost the player's entities."""
+    from moodcast.edge.config import load
+    from moodcast.edge.player.service import Player
+    from moodcast.edge.service.mqtt import DISCOVERY_REPUBLISH_S
+
+    config = load(overrides={"mqtt": {"device_id": "ha", "port": broker.port}, "play": {"port": 1}}, environ={})
+    clock = [0.0]
+    player = Player(config, clock=lambda: clock[0])
+    rec = Recorder(broker.port)
+    topic = "homeassistant/device/ha_player/config"
+    sent = lambda: len(rec.on(topic))  # noqa: E731
+
+    def steps(at: float, until=lambda: False, for_s: float = 10.0) -> None:
+        """The player's loop at its clock's ``at``, until ``until()`` or ``for_s`` of real time."""
+        clock[0], deadline = at, time.monotonic() + for_s
+        while not until() and time.monotonic() < deadline:
+            player.step()
+            time.sleep(0.02)
+
+    player.client.connect("127.0.0.1", broker.port)
+    player.client.loop_start()
+    try:
+        rec.wait_for(lambda m: m.topic == topic, what="the discovery at connect")
+        deadline = time.monotonic() + 15
+        while sent() < 2:  # one "online" after another until the player's subscription is in place
+            assert time.monotonic() < deadline, "no republish for homeassistant/status online"
+            rec.publish("homeassistant/status", "online")
+            steps(0.0, lambda: sent() >= 2, for_s=0.5)
+        for _ in range(300):
+            rec.client.publish("homeassistant/status", "online", qos=0)
+        rec.publish("moodcast/ha/state", state("pop", "happy"))  # after the flood, in order: it has arrived
+        steps(0.0, lambda: player.follower.wanted is not None)
+        assert player.follower.wanted is not None
+        steps(DISCOVERY_REPUBLISH_S - 0.01, for_s=1.0)
+        assert sent() == 2
+        steps(DISCOVERY_REPUBLISH_S, lambda: sent() >= 3)
+        steps(2 * DISCOVERY_REPUBLISH_S - 0.01, for_s=1.0)
+        assert sent() == 3 and all(json.loads(m.payload)["state_topic"] == "moodcast/ha/player" for m in rec.on(topic))
+        late = Recorder(broker.port)  # the broker keeps it: a Home Assistant that subscribes later gets it
+        assert late.wait_for(lambda m: m.topic == topic).retain
+        late.close()
+    finally:
+        player.client.disconnect()
+        player.client.loop_stop()
+        player.music.close()
+        rec.close()
+
+
 def test_malformed_states_never_stop_the_player_following(broker, music_server, tmp_path):
     """A state too deeply nested for json (RecursionError), or of another shape, is ignored: paho's
     thread must live on, so the next state is still followed."""
@@ -440,88 +492,26 @@ def test_a_stored_playlist_naming_a_missing_file_plays_the_rest(music_server):
     listener = music_server.client()
     try:
         follower.want("pop", "happy", 0.0)
-        assert follower.tick(1.0).reason == "following"
+        assert follower.tick(1.0).decision == Decision(Kind.FOLLOWING)
         assert sorted(s["file"] for s in listener.playlistinfo()) == ["pop-0.flac", "pop-1.flac"]
         assert listener.status()["state"] == "play"
         follower.want("metal", "angry", 2.0)
-        assert follower.tick(3.0).reason == "nothing to play for metal"
-        assert follower.tick(3.5).reason == "nothing to play for metal"  # not our edit taken for the listener's
+        nothing = Decision(Kind.NOTHING_TO_PLAY, "metal")
+        assert follower.tick(3.0).decision == nothing
+        assert follower.tick(3.5).decision == nothing  # not our edit taken for the listener's
     finally:
         music.close()
 
 
-class OneStream:
-    """MPD as the follower sees it, with one stream: no duration, so no track end to tell a stop by."""
-
-    URL = "http://radio.example:8000/jazz"
-
-    def __init__(self):
-        self.now = Status("stop", None, None, 0.0, 0.0, 1, 0, None)
-        self.started = 0
-
-    def status(self) -> Status:
-        return self.now
-
-    def current(self) -> dict:
-        return {"file": self.URL} if self.now.songid else {}
-
-    def resolve(self, genre: str) -> list[str]:
-        return [self.URL]
-
-    def play_now(self, files: list[str], fade_s: float) -> list[str]:
-        self.started += 1
-        self.now = Status("play", "7", 0, 0.0, 0.0, self.now.version + 1, 1, None)
-        return ["7"]
-
-
-def test_a_stream_the_listener_stopped_is_never_restarted():
-    stream = OneStream()
-    follower = Follower(PlayOptions(hold_s=0, step_back_s=0, targets={"jazz": OneStream.URL}), stream, print)
-    follower.want("jazz", "sad", 0.0)
-    assert follower.tick(1.0).reason == "following" and stream.started == 1
-    stream.now = Status("play", "7", 0, 60.0, 0.0, stream.now.version, 1, None)
-    assert follower.tick(61.0).reason == "following"
-    stream.now = Status("stop", "7", 0, 0.0, 0.0, stream.now.version, 1, None)  # the listener's stop
-    for now in (62.0, 63.0):
-        assert follower.tick(now).reason == "stopped by the listener" and stream.started == 1
-
-
-def test_a_tag_held_twice_is_one_name():
-    """python-mpd2 gives a list for a tag a file holds more than once; .../player's track is a string."""
-    assert track_name({"title": ["Intro", "Outro"], "artist": ["A", "B"], "file": "x.flac"}) == "A, B - Intro, Outro"
-    assert track_name({"file": "http://radio.example/jazz"}) == "http://radio.example/jazz"
-
-
-class Queue(OneStream):
-    """Three songs of ours, and what MPD's plchangesposid answers for the next version."""
-
-    def __init__(self):
-        super().__init__()
-        self.changes: list[tuple[int, str]] = []
-
-    def play_now(self, files: list[str], fade_s: float) -> list[str]:
-        self.now = Status("play", "7", 0, 0.0, 0.0, self.now.version + 1, 3, None)
-        return ["7", "8", "9"]
-
-    def changed_since(self, version: int) -> list[tuple[int, str]]:
-        return self.changes
-
-
-def test_a_song_replaced_behind_the_current_one_is_the_listeners_even_with_the_same_length():
-    """Only the current song retagged is MPD's; the same length and current song are not enough."""
-    queue = Queue()
-    follower = Follower(PlayOptions(hold_s=0, step_back_s=60, targets={"jazz": OneStream.URL}), queue, print)
-    follower.want("jazz", "sad", 0.0)
-    assert follower.tick(1.0).reason == "following"
-    for changes, reason in (([(0, "7")], "following"), ([(2, "10")], "stepped back: queue changed by the listener")):
-        queue.changes = changes
-        queue.now = Status("play", "7", 0, 1.0, 0.0, queue.now.version + 1, 3, None)
-        assert follower.tick(2.0).reason == reason
-
-
-def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_slowing_pace(broker, tmp_path):
+def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_slowing_pace(
+    broker, tmp_path, monkeypatch, caplog
+):
     """Before: no way to give the password, and a connection MPD accepted reset the backoff, so
-    the player reconnected about twice a second forever."""
+    the player reconnected about twice a second forever. The pace is counted by the player's
+    clock (injected: 8 s of it in ticks of 0.1 s) and MPD's own log of the connections."""
+    from moodcast.edge.config import load
+    from moodcast.edge.player.service import Player
+
     make_tracks(tmp_path / "music", {"funk": ("funk", 3.0, 3)})
     server = Mpd(tmp_path / "mpd", tmp_path / "music", password="s3cret").start()
     rec = Recorder(broker.port)
@@ -536,24 +526,25 @@ def test_an_mpd_with_a_password_is_played_with_it_and_refused_without_it_at_a_sl
             assert stop(with_it) == 0
         assert "s3cret" not in (tmp_path / "with.log").read_text()
 
+        monkeypatch.delenv("MOODCAST_MPD_PASSWORD", raising=False)
+        (tmp_path / "guess").write_text("guess\n")
         connects = lambda: (tmp_path / "mpd" / "mpd.log").read_text().count("opened from")  # noqa: E731
-        for name, extra in (("none", ()), ("wrong", ("--set", f"play.password_file={tmp_path / 'guess'}"))):
-            (tmp_path / "guess").write_text("guess\n")
-            before, started = connects(), time.monotonic()
-            player = start_player(broker.port, server.port, "pw", *FAST, *extra, log=tmp_path / f"{name}.log")
+        for name, play in (("none", {}), ("wrong", {"password_file": str(tmp_path / "guess")})):
+            before, clock = connects(), [0.0]
+            overrides = {"mqtt": {"device_id": "pw", "port": broker.port}, "play": {"port": server.port, **play}}
+            player = Player(load(overrides=overrides, environ={}), clock=lambda c=clock: c[0])  # (no broker needed)
             try:
-                refused = rec.wait_for(
-                    lambda m, t=started: (
-                        m.topic == "moodcast/pw/player" and m.at > t and "MPD unreachable" in m.json()["reason"]
-                    )
-                ).json()
-                assert not refused["mpd_ok"] and "password" in refused["reason"]
-                time.sleep(8)
+                states = []
+                for tenth in range(81):
+                    clock[0] = tenth / 10
+                    states.append(player.step())
             finally:
-                assert stop(player) == 0
-            # Backoff 0.5, 1, 2, 4 s: five tries in the first 8 s, where twice a second made 16.
-            assert 2 <= connects() - before <= 7, (name, connects() - before)
-        assert "guess" not in (tmp_path / "wrong.log").read_text()
+                player.music.close()
+            assert not any(s.mpd_ok for s in states) and "password" in states[0].reason, (name, states[0])
+            # Backoff 0.5, 1, 2, 4 s: tries at 0, 0.5, 1.5, 3.5 and 7.5 s, where twice a second made 16.
+            wait_until(lambda b=before: connects() - b >= 5, timeout=10, what="MPD logging the connections")
+            assert connects() - before == 5, (name, connects() - before)
+        assert "guess" not in caplog.text and "MPD at 127.0.0.1" in caplog.text
     finally:
         rec.close()
         server.stop()

@@ -1,6 +1,7 @@
 """The player's decisions: when the music follows the scene's genre, and when it keeps out of the
-listener's way. One ``tick`` looks at MPD, notices what the listener did since the last one, then
-changes the queue or not.
+listener's way. One ``tick`` looks at MPD and notices what the listener did since the last one;
+``decide`` (plain data in, a ``Decision`` out: no MPD) says what to do; the follower then carries
+the decision out against MPD.
 
 - The scene's genre must hold ``play.hold_s`` first; then, by default, the new genre's tracks are
   queued after the current one (MPD moves on to them at the track's end: no cut) or, with
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum, auto
 
 from moodcast.edge.mood.preferences import Feedback
 from moodcast.edge.player.music import Music, MusicError, Status
@@ -30,7 +32,69 @@ from moodcast.edge.player.options import PlayOptions
 log = logging.getLogger("moodcast.play")
 
 END_MARGIN_S = 0.5  # a song left within this of its end (where it had got to by now) ended by itself
-DAEMON_OFFLINE = "daemon offline: the music left as it is"
+
+
+class ListenerAct(Enum):
+    """What the listener did that makes moodcast step back (the words ``.../player`` shows)."""
+
+    PAUSED = "paused by the listener"
+    SKIPPED = "skipped by the listener"
+    STOPPED = "stopped by the listener"
+    EDITED = "queue changed by the listener"
+
+
+class Kind(Enum):
+    """What the player does at one tick."""
+
+    STEPPED_BACK = auto()  # hands off for play.step_back_s after a ListenerAct
+    PAUSED = auto()  # the listener's pause: never un-paused
+    STOPPED = auto()  # the listener's stop: never restarted
+    DAEMON_OFFLINE = auto()  # its retained state is stale: the music left as it is
+    WAITING = auto()  # no state from the daemon yet
+    PLAYING_ON = auto()  # nobody in view, and play.play_when_empty
+    NOBODY = auto()  # nobody in view: nothing new queued
+    END_AFTER_CURRENT = auto()  # nobody in view for hold_s: our tracks after the current one removed
+    HOLDING = auto()  # a new genre that has not held for hold_s yet
+    NOTHING_TO_PLAY = auto()  # the genre has nothing to play (logged once, until the genre changes)
+    FOLLOWING = auto()  # the genre's tracks are queued (a track of ours current, or none)
+    SWITCHING_AT_TRACK_END = auto()  # the genre's tracks are queued behind a track not ours
+    QUEUE_NEXT = auto()  # queue the genre after the current track: MPD moves on to it at its end
+    PLAY_NOW = auto()  # replace the queue with the genre and play it, after a fade of fade_s
+
+
+ACTIONS = (Kind.END_AFTER_CURRENT, Kind.QUEUE_NEXT, Kind.PLAY_NOW)  # the kinds that edit MPD's queue
+
+REASONS = {  # .../player's reason: the words are the published contract (schemas/player.schema.json)
+    Kind.STEPPED_BACK: "stepped back: {act}",
+    Kind.PAUSED: "paused by the listener",
+    Kind.STOPPED: "stopped by the listener",
+    Kind.DAEMON_OFFLINE: "daemon offline: the music left as it is",
+    Kind.WAITING: "waiting for the daemon's state",
+    Kind.PLAYING_ON: "nobody in view, playing on",
+    Kind.NOBODY: "nobody in view",
+    Kind.END_AFTER_CURRENT: "nobody in view",
+    Kind.HOLDING: "holding {genre}",
+    Kind.NOTHING_TO_PLAY: "nothing to play for {genre}",
+    Kind.FOLLOWING: "following",
+    Kind.SWITCHING_AT_TRACK_END: "switching at the end of the track",
+    Kind.QUEUE_NEXT: "switching to {genre} at the end of the track",
+    Kind.PLAY_NOW: "switching to {genre} now",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One tick's decision; ``reason`` is its words for the log and ``.../player``."""
+
+    kind: Kind
+    genre: str | None = None  # HOLDING, NOTHING_TO_PLAY, QUEUE_NEXT, PLAY_NOW: the genre wanted
+    emotion: str | None = None  # QUEUE_NEXT, PLAY_NOW: what its tracks are fed back for
+    fade_s: float = 0.0  # PLAY_NOW: the current track faded out over this long first
+    act: ListenerAct | None = None  # STEPPED_BACK: what the listener did
+
+    @property
+    def reason(self) -> str:
+        return REASONS[self.kind].format(genre=self.genre, act=self.act.value if self.act else "")
 
 
 @dataclass(frozen=True)
@@ -43,14 +107,75 @@ class Wanted:
 
 
 @dataclass(frozen=True)
+class Situation:
+    """All that ``decide`` looks at: what MPD says now and what the follower remembers."""
+
+    now: float  # the follower's clock
+    wanted: Wanted | None  # None: no state from the daemon (yet, or since its availability changed)
+    state: str = "stop"  # MPD's: play, pause or stop
+    song: bool = False  # a song is current
+    ours: bool = False  # ... and moodcast queued it
+    daemon_online: bool = True
+    stepped_back_until: float = float("-inf")
+    stepped_back_for: ListenerAct | None = None
+    stopped: bool = False  # the listener pressed stop (and has not played since)
+    queued: str | None = None  # the genre moodcast queued
+    nothing_for: str | None = None  # the genre found with nothing to play
+
+
+def decide(s: Situation, o: PlayOptions) -> Decision:
+    """The listener first, then the daemon, then the genre it wants."""
+    if s.now < s.stepped_back_until:
+        return Decision(Kind.STEPPED_BACK, act=s.stepped_back_for)
+    if s.state == "pause":
+        return Decision(Kind.PAUSED)
+    if s.stopped and s.state != "play":
+        return Decision(Kind.STOPPED)
+    if not s.daemon_online:
+        return Decision(Kind.DAEMON_OFFLINE)
+    if s.wanted is None:
+        return Decision(Kind.WAITING)
+    held = s.now - s.wanted.since >= o.hold_s
+    if s.wanted.genre is None:
+        return _nobody(s, o, held)
+    return _genre(s, o, s.wanted.genre, s.wanted.emotion, held)
+
+
+def _nobody(s: Situation, o: PlayOptions, held: bool) -> Decision:
+    if o.play_when_empty:
+        return Decision(Kind.PLAYING_ON)
+    if s.queued is not None and held:
+        return Decision(Kind.END_AFTER_CURRENT)
+    return Decision(Kind.NOBODY)
+
+
+def _genre(s: Situation, o: PlayOptions, genre: str, emotion: str | None, held: bool) -> Decision:
+    if genre == s.queued and s.state != "stop":  # (stopped: its tracks ran out, queued again below)
+        return following(s.song, s.ours)
+    if not held:
+        return Decision(Kind.HOLDING, genre)
+    if genre == s.nothing_for:
+        return Decision(Kind.NOTHING_TO_PLAY, genre)
+    if s.state == "play" and o.switch == "track_end":
+        return Decision(Kind.QUEUE_NEXT, genre, emotion)
+    return Decision(Kind.PLAY_NOW, genre, emotion, o.fade_s if o.switch == "now" else 0.0)
+
+
+def following(song: bool, ours: bool) -> Decision:
+    """The genre queued: a song not ours current means ours start when it ends."""
+    return Decision(Kind.SWITCHING_AT_TRACK_END if song and not ours else Kind.FOLLOWING)
+
+
+@dataclass(frozen=True)
 class PlayerState:
-    """What ``.../player`` publishes (with ``ts``)."""
+    """What ``.../player`` publishes (with ``ts``); ``decision`` None when MPD was not reached."""
 
     playing: bool
     genre: str | None
     track: str | None
     reason: str
     mpd_ok: bool
+    decision: Decision | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -85,7 +210,7 @@ class Follower:
         self.on_feedback = on_feedback
         self.wanted: Wanted | None = None
         self.step_back_until = float("-inf")
-        self.step_back_why = ""
+        self.step_back_for: ListenerAct | None = None
         self._stopped = False  # the listener pressed stop: never restarted by moodcast
         self.daemon_online = True  # until its availability says otherwise
         self._forget()
@@ -108,7 +233,7 @@ class Follower:
         """The daemon's availability. A change makes what it wanted before stale: a daemon that is
         back publishes its state again."""
         if online != self.daemon_online:
-            log.info("daemon online: following its state" if online else DAEMON_OFFLINE)
+            log.info("daemon online: following its state" if online else REASONS[Kind.DAEMON_OFFLINE])
             self.daemon_online, self.wanted = online, None
 
     def lost(self) -> None:
@@ -117,39 +242,51 @@ class Follower:
 
     # --- the listener --------------------------------------------------------------------------
 
-    def _step_back(self, why: str, now: float) -> None:
-        log.info("%s: hands off for %.0f s", why, self.options.step_back_s)
-        self.step_back_until, self.step_back_why = now + self.options.step_back_s, why
+    def _step_back(self, act: ListenerAct, now: float) -> None:
+        log.info("%s: hands off for %.0f s", act.value, self.options.step_back_s)
+        self.step_back_until, self.step_back_for = now + self.options.step_back_s, act
 
     def _notice(self, status: Status, now: float) -> None:
         """What changed since the last tick that we did not do."""
-        last = self._last
-        if self._version is not None and status.version != self._version:
-            if last is None or not self._by_mpd(last, status):
-                self._ours.clear()
-                self._version, self._genre = None, None
-                self._step_back("queue changed by the listener", now)
-                return
-            self._version = status.version
-        if last is None:
+        if status.state == "play":
+            self._stopped = False  # the listener played again: a stop of theirs is over
+        if self._queue_edited(status, now) or self._last is None:
             return
+        last = self._last
         if last.state == "play" and status.state == "pause":
-            self._step_back("paused by the listener", now)
-        # Where the last song had got to by now: a slow tick must not make a track's end a skip.
-        # A stream (no duration) never ends by itself: its stop is the listener's.
-        reached = last.elapsed + (now - self._last_at if last.state == "play" else 0.0)
-        ended = last.duration > 0 and reached >= last.duration - END_MARGIN_S
+            self._step_back(ListenerAct.PAUSED, now)
         if last.state != "play" or last.songid is None:
             return
+        # Where the last song had got to by now: a slow tick must not make a track's end a skip.
+        # A stream (no duration) never ends by itself: its stop is the listener's.
+        reached = last.elapsed + now - self._last_at
+        ended = last.duration > 0 and reached >= last.duration - END_MARGIN_S
         if status.state == "stop" and status.songid == last.songid and not ended:
             self._stopped = True  # a stop keeps the current song; the queue running out does not
-            self._step_back("stopped by the listener", now)
+            self._step_back(ListenerAct.STOPPED, now)
         elif status.songid != last.songid:
-            ours = self._ours.pop(last.songid, None)
-            if ours is not None and (ended or last.elapsed < self.options.skip_within_s):
-                self.on_feedback(Feedback("played" if ended else "skipped", ours[1], ours[0]))
-            if not ended:
-                self._step_back("skipped by the listener", now)
+            self._song_changed(last.songid, last.elapsed, ended, now)
+
+    def _queue_edited(self, status: Status, now: float) -> bool:
+        """Whether another client edited the queue since our last edit (then it is not ours)."""
+        if self._version is None or status.version == self._version:
+            return False
+        if self._last is None or not self._by_mpd(self._last, status):
+            self._ours.clear()
+            self._version, self._genre = None, None
+            self._step_back(ListenerAct.EDITED, now)
+            return True
+        self._version = status.version
+        return False
+
+    def _song_changed(self, songid: str, elapsed: float, ended: bool, now: float) -> None:
+        """The song last current (``elapsed`` into it at the last look) is no longer: it ended, or
+        the listener skipped it."""
+        ours = self._ours.pop(songid, None)
+        if ours is not None and (ended or elapsed < self.options.skip_within_s):
+            self.on_feedback(Feedback("played" if ended else "skipped", ours[1], ours[0]))
+        if not ended:
+            self._step_back(ListenerAct.SKIPPED, now)
 
     def _by_mpd(self, last: Status, status: Status) -> bool:
         """Whether the queue changed since ``last`` only as MPD changes it by itself: the current
@@ -164,69 +301,72 @@ class Follower:
     # --- one look -----------------------------------------------------------------------------
 
     def tick(self, now: float) -> PlayerState:
-        """Raises MusicError when MPD is gone (the caller reconnects)."""
+        """Notice, decide, act. Raises MusicError when MPD is gone (the caller reconnects)."""
         status = self.music.status()
         self._notice(status, now)
         self._last, self._last_at = status, now
-        reason = self._decide(status, now)
-        status = self._last or status
+        decision = decide(self.situation(status, now), self.options)
+        if decision.kind in ACTIONS:
+            decision, status = self._carry_out(decision, status, now)
+        return self._state(decision, status)
+
+    def situation(self, status: Status, now: float) -> Situation:
+        return Situation(
+            now=now,
+            wanted=self.wanted,
+            state=status.state,
+            song=status.songid is not None,
+            ours=status.songid in self._ours,
+            daemon_online=self.daemon_online,
+            stepped_back_until=self.step_back_until,
+            stepped_back_for=self.step_back_for,
+            stopped=self._stopped,
+            queued=self._genre,
+            nothing_for=self._nothing_for,
+        )
+
+    def _state(self, decision: Decision, status: Status) -> PlayerState:
         song = self.music.current() if status.songid is not None else {}
         ours = self._ours.get(status.songid or "")
-        if reason == "following" and ours is None and status.songid is not None:
-            reason = "switching at the end of the track"
-        return PlayerState(status.state == "play", ours[0] if ours else None, track_name(song), reason, True)
+        genre = ours[0] if ours else None
+        return PlayerState(status.state == "play", genre, track_name(song), decision.reason, True, decision)
 
-    def _decide(self, status: Status, now: float) -> str:
-        o, wanted = self.options, self.wanted
-        if now < self.step_back_until:
-            return f"stepped back: {self.step_back_why}"
-        if status.state == "pause":
-            return "paused by the listener"
-        if status.state == "play":
-            self._stopped = False
-        elif self._stopped:
-            return "stopped by the listener"
-        if not self.daemon_online:
-            return DAEMON_OFFLINE
-        if wanted is None:
-            return "waiting for the daemon's state"
-        held = now - wanted.since >= o.hold_s
-        if wanted.genre is None:
-            if o.play_when_empty:
-                return "nobody in view, playing on"
-            if self._genre is not None and held:
-                self.music.end_after_current()
-                self._genre = None
-                self._edited(now)
-            return "nobody in view"
-        if wanted.genre == self._genre and status.state != "stop":
-            return "following"  # (its tracks ran out: queued again below)
-        if not held:
-            return f"holding {wanted.genre}"
-        if wanted.genre == self._nothing_for:
-            return f"nothing to play for {wanted.genre}"
-        files = self.music.resolve(wanted.genre)
+    # --- acting on MPD ------------------------------------------------------------------------
+
+    def _carry_out(self, decision: Decision, status: Status, now: float) -> tuple[Decision, Status]:
+        """Edits MPD's queue as ``decision`` says; returns the decision as it then stands, and MPD's
+        status after the edit."""
+        if decision.kind is Kind.END_AFTER_CURRENT:
+            self.music.end_after_current()
+            self._genre = None
+            return decision, self._edited(now)
+        if decision.genre is None:
+            raise ValueError(f"{decision.kind.name} without a genre")
+        return self._switch(decision, decision.genre, status, now)
+
+    def _switch(self, decision: Decision, genre: str, status: Status, now: float) -> tuple[Decision, Status]:
+        """Queues ``genre``: then following it, or nothing to play (none there, or none MPD took)."""
+        files = self.music.resolve(genre)
         ids: list[str] = []
-        if files and status.state == "play" and o.switch == "track_end":
+        if files and decision.kind is Kind.QUEUE_NEXT:
             ids = self.music.queue_after_current(files)
         elif files:
-            ids = self.music.play_now(files, o.fade_s if o.switch == "now" else 0.0)
-        if not ids:  # none there, or none MPD took
-            log.warning("nothing to play for %s (play.targets, genre tags, play.aliases); skipped", wanted.genre)
-            self._nothing_for = wanted.genre
-            if files:
-                self._edited(now)  # what we cleared or cut is ours, not the listener's
-            return f"nothing to play for {wanted.genre}"
-        log.info("queued %d tracks of %s (%s)", len(ids), wanted.genre, o.switch)
-        current = self._ours.get(status.songid or "") if o.switch == "track_end" else None
-        self._ours = {i: (wanted.genre, wanted.emotion) for i in ids}
+            ids = self.music.play_now(files, decision.fade_s)
+        if not ids:
+            log.warning("nothing to play for %s (play.targets, genre tags, play.aliases); skipped", genre)
+            self._nothing_for = genre
+            # What we cleared or cut is ours, not the listener's.
+            return Decision(Kind.NOTHING_TO_PLAY, genre), self._edited(now) if files else status
+        log.info("queued %d tracks of %s (%s)", len(ids), genre, self.options.switch)
+        current = self._ours.get(status.songid or "") if decision.kind is Kind.QUEUE_NEXT else None
+        self._ours = {i: (genre, decision.emotion) for i in ids}
         if current is not None and status.songid is not None:
             self._ours[status.songid] = current
-        self._genre, self._nothing_for = wanted.genre, None
-        self._edited(now)
-        return "following"
+        self._genre, self._nothing_for = genre, None
+        after = self._edited(now)
+        return following(after.songid is not None, after.songid in self._ours), after
 
-    def _edited(self, now: float) -> None:
+    def _edited(self, now: float) -> Status:
         """After our own queue edit: its version and the status are the new baseline."""
         try:
             self._last, self._last_at = self.music.status(), now
@@ -234,3 +374,4 @@ class Follower:
             self._forget()
             raise
         self._version = self._last.version
+        return self._last

@@ -1,7 +1,7 @@
 """``moodcast play``: the daemon's ``.../state`` and ``.../availability`` in, MPD driven by the
-Follower, ``.../player``, ``.../feedback`` and the player's discovery out. MPD or the broker going
-away is waited out: MPD is reconnected with backoff, paho reconnects the broker and everything
-retained is published again."""
+Follower, ``.../player``, ``.../feedback`` and the player's discovery out (again when Home
+Assistant says it is online). MPD or the broker going away is waited out: MPD is reconnected with
+backoff, paho reconnects the broker and everything retained is published again."""
 
 from __future__ import annotations
 
@@ -19,13 +19,35 @@ from moodcast.edge.parsing import parse_json
 from moodcast.edge.player.follow import Follower, PlayerState
 from moodcast.edge.player.music import Music, MusicError
 from moodcast.edge.service.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, iso_now, player_discovery_payload
-from moodcast.edge.service.mqtt import make_client
+from moodcast.edge.service.mqtt import DISCOVERY_REPUBLISH_S, make_client
 
 log = logging.getLogger("moodcast.play")
 
 TICK_S = 0.25  # MPD is looked at this often (a skip or a track's end is seen within it)
 BACKOFF_FIRST_S = 0.5  # the first wait before reaching MPD again; doubled after each failure
 MQTT_QUEUE = 200  # messages paho keeps while the broker is away; older ones are dropped
+
+
+class Republish:
+    """Asked from any thread, due in the loop: at most once at once and once more per
+    ``interval_s``, however often it is asked meanwhile (a flood of Home Assistant's ``online``)."""
+
+    def __init__(self, interval_s: float):
+        self.interval_s = interval_s
+        self._asked = False
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def ask(self) -> None:
+        with self._lock:
+            self._asked = True
+
+    def due(self, now: float) -> bool:
+        with self._lock:
+            if not self._asked or now - self._last < self.interval_s:
+                return False
+            self._asked, self._last = False, now
+            return True
 
 
 class Player:
@@ -43,6 +65,7 @@ class Player:
         self._latest: tuple[str | None, str | None] | None = None  # genre, emotion: only the newest counts
         self._daemon_online = True  # no availability heard yet: a state alone is followed
         self._republish = threading.Event()
+        self._discovery = Republish(DISCOVERY_REPUBLISH_S)  # as the daemon's: HA's online, rate-limited
         self._mpd_ok = False
         self._mpd_error = ""
         self._retry_at = 0.0
@@ -65,18 +88,30 @@ class Player:
         log.info("connected to %s:%s", self.config.mqtt.host, self.config.mqtt.port)
         client.publish(self.topics.player_availability, ONLINE, qos=1, retain=True)
         if self.config.mqtt.discovery:
-            topic = f"{self.config.mqtt.discovery_prefix}/device/{self.config.device_id}_player/config"
-            payload = player_discovery_payload(self.config.device_id, self.topics, self.config.mqtt.qos)
-            client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1, retain=True)
+            self._publish_discovery()
+            client.subscribe(self._home_assistant_status, 1)
         # Availability first: the broker sends each subscription's retained message in order, so a
         # daemon that is offline is known before its stale retained state arrives.
         client.subscribe(self.topics.availability, 1)
         client.subscribe(self.topics.state, 1)
         self._republish.set()
 
+    @property
+    def _home_assistant_status(self) -> str:
+        return f"{self.config.mqtt.discovery_prefix}/status"
+
+    def _publish_discovery(self) -> None:
+        topic = f"{self.config.mqtt.discovery_prefix}/device/{self.config.device_id}_player/config"
+        payload = player_discovery_payload(self.config.device_id, self.topics, self.config.mqtt.qos)
+        self.client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1, retain=True)
+
     def _on_message(self, client, userdata, message) -> None:
         if message.topic == self.topics.availability:
             self._on_availability(message.payload)
+        elif message.topic == self._home_assistant_status:
+            # Home Assistant restarted: it has forgotten the device unless the broker kept it.
+            if message.payload.decode(errors="replace").strip() == ONLINE:
+                self._discovery.ask()
         else:
             self._on_state(message.payload)
 
@@ -137,6 +172,8 @@ class Player:
     def step(self) -> PlayerState:
         """One tick: the newest state, MPD (reconnected when due), the decision, ``.../player``."""
         now = self.clock()
+        if self._discovery.due(now):
+            self._publish_discovery()
         with self._lock:
             latest, self._latest = self._latest, None
             online = self._daemon_online
