@@ -10,7 +10,8 @@ import yaml
 from conftest import REPO
 
 from moodcast.edge.mood.recommend import DEFAULT_GENRES
-from moodcast.edge.service.contract import Topics, discovery_payload
+from moodcast.edge.service.contract import Topics
+from moodcast.edge.service.discovery import discovery_payload
 
 BLUEPRINT = REPO / "homeassistant" / "blueprints" / "automation" / "moodcast" / "play_genre.yaml"
 

@@ -9,7 +9,8 @@ import pytest
 from moodcast.edge.labels import EMOTIONS
 from moodcast.edge.mood.preferences import Feedback
 from moodcast.edge.mood.recommend import DEFAULT_GENRES, STRATEGIES
-from moodcast.edge.service.contract import Topics, discovery_payload, parse_command, parse_feedback, state_payload
+from moodcast.edge.service.contract import Topics, parse_command, parse_feedback, state_payload
+from moodcast.edge.service.discovery import discovery_payload
 from moodcast.edge.service.host import hardware_model
 
 
@@ -64,7 +65,7 @@ def test_the_players_text_sensors_stay_within_home_assistants_state_limit():
     (rendered here with Jinja, the template language Home Assistant uses)."""
     import jinja2
 
-    from moodcast.edge.service.contract import player_discovery_payload
+    from moodcast.edge.service.discovery import player_discovery_payload
 
     payload = player_discovery_payload("d1", Topics("moodcast/d1"), 1)
     env = jinja2.Environment()

@@ -18,7 +18,8 @@ from moodcast.edge.paths import SAMPLES_DIR
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.service.contract import Topics
 from moodcast.edge.service.daemon import Daemon, Ending
-from moodcast.edge.service.mqtt import Command, CommandQueue, Rejected
+from moodcast.edge.service.inbox import Command, CommandQueue, Rejected
+from moodcast.edge.service.republish import Republish
 from moodcast.edge.sources.base import Frame, SourceError
 from moodcast.edge.sources.images import read_image
 
@@ -78,6 +79,8 @@ class RecordingPublisher:
         self.faces: list[dict] = []
         self.queued = self.dropped = 0
         self.connected = True
+        self.discovery_asked = Republish()
+        self.discoveries = 0
 
     def publish_state(self, payload: dict) -> int:
         self.states.append({**payload, "at": self.clock()})  # media time of the frame behind it
@@ -95,6 +98,9 @@ class RecordingPublisher:
 
     def publish_preferences(self, payload: dict) -> None:
         self.preferences.append(payload)
+
+    def publish_discovery(self) -> None:
+        self.discoveries += 1
 
 
 def run(
@@ -333,8 +339,26 @@ def test_stats_say_no_frame_rate_before_one_is_measured_and_come_at_once_after_a
     assert [s["uptime_s"] for s in publisher.stats] == [0.0, 4.0, 15.0, 19.0, 19.5]
 
 
+class AskingSource(ListSource):
+    """Home Assistant's ``online``, 100 times before every frame (a loop, a prank)."""
+
+    def frames(self) -> Iterator[Frame]:
+        for frame in super().frames():
+            assert self.publisher is not None
+            for _ in range(100):
+                self.publisher.discovery_asked.ask()
+            yield frame
+
+
+def test_home_assistant_asking_without_end_gets_one_discovery_per_interval():
+    from moodcast.edge.service.republish import DISCOVERY_REPUBLISH_S
+
+    _, publisher = run([], AskingSource(timed(FACE, 0.0, 25.0, 2)))
+    assert DISCOVERY_REPUBLISH_S == 10 and publisher.discoveries == 3  # at 0, 10 and 20 s of 25
+
+
 def test_feedback_the_full_queue_dropped_is_counted_in_the_log(caplog):
-    from moodcast.edge.service.mqtt import FEEDBACK_QUEUE
+    from moodcast.edge.service.inbox import FEEDBACK_QUEUE
 
     flood = {2: [Feedback("skipped", "angry", "metal")] * (FEEDBACK_QUEUE + 36)}  # between two frames
     run(timed(FACE, 0.0, 1.0, 10), commands=flood, feedback_queue=FEEDBACK_QUEUE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import json
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,8 @@ from helpers import last_json, run_cli
 from moodcast.edge.config import load
 from moodcast.edge.paths import MODELS_DIR
 from moodcast.edge.sources import SourceError, SourceOptions, open_source
-from moodcast.edge.tools.doctor import FAIL, OK, WARN, check_versions, run_checks
+from moodcast.edge.tools.doctor import FAIL, OK, WARN, run_checks
+from moodcast.edge.tools.machine import check_versions
 
 
 def by_name(report: dict) -> dict[str, dict]:
@@ -124,50 +124,3 @@ def test_picamera2_against_another_numpy_is_named_by_doctor_and_by_the_source(br
     assert check.status == FAIL and "dtype size changed" in check.detail and "numpy" in check.fix
     with pytest.raises(SourceError, match="does not import with this venv's numpy"):
         open_source(SourceOptions(uri="picamera2"))
-
-
-def test_only_a_twin_that_keeps_publishing_and_only_one_of_two_gives_way():
-    """A retained state left by an earlier run never changes; a live twin's seq does. Of two
-    twins the smaller boot_id backs off."""
-    from moodcast.edge.service.mqtt import Publisher
-
-    publisher = Publisher(load(overrides={"mqtt": {"device_id": "twin"}}, environ={}))
-    try:
-        older = "0" * 16 if publisher.boot_id > "0" * 16 else "f" * 16
-
-        def state(boot_id: str, seq: int) -> bytes:
-            return json.dumps({"boot_id": boot_id, "seq": seq}).encode()
-
-        for bad in (b"[" * 3000, b'{"boot_id": "x", "seq": 1}' + b" " * 70000):  # too deep, too long
-            publisher._check_twin(bad)  # ignored, never raised into paho's thread
-        for _ in range(3):
-            publisher._check_twin(state(older, 7))  # the same stale state at every reconnect
-        assert publisher.twins == 0
-        smaller, larger = sorted([publisher.boot_id, "0" * 16 if older == "f" * 16 else "f" * 16])
-        other = larger if smaller == publisher.boot_id else smaller
-        publisher._check_twin(state(other, 1))
-        publisher._check_twin(state(other, 2))
-        gives_way = publisher.boot_id < other
-        assert publisher.twins == (1 if gives_way else 0)
-        if gives_way:
-            assert "is a second one running with mqtt.device_id 'twin'?" in publisher.last_error
-    finally:
-        publisher.stop()
-
-
-def test_retained_commands_on_ever_more_topics_are_remembered_boundedly():
-    """Each topic with a retained command is warned about once; a flood of new topics must not
-    grow what the publisher remembers of them."""
-    from types import SimpleNamespace
-
-    from moodcast.edge.service.mqtt import COMMAND_QUEUE, Publisher
-
-    publisher = Publisher(load(overrides={"mqtt": {"device_id": "flood"}}, environ={}))
-    try:
-        for i in range(1000):
-            publisher._on_message(
-                None, None, SimpleNamespace(topic=f"moodcast/flood/set/x{i}", retain=True, payload=b"1")
-            )
-        assert len(publisher._ignored_retained) <= COMMAND_QUEUE and publisher.commands.get() is None
-    finally:
-        publisher.stop()

@@ -9,16 +9,8 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from moodcast.edge.mood.preferences import Feedback
-from moodcast.edge.player.follow import (
-    Decision,
-    Follower,
-    Kind,
-    ListenerAct,
-    Situation,
-    Wanted,
-    decide,
-    track_name,
-)
+from moodcast.edge.player.decide import Decision, Kind, ListenerAct, Situation, Wanted, decide
+from moodcast.edge.player.follow import Follower, track_name
 from moodcast.edge.player.music import Status
 from moodcast.edge.player.options import PlayOptions
 

@@ -18,7 +18,8 @@ from mpd_helpers import Mpd, make_tracks, start_player, wait_until
 from mqtt_helpers import Recorder, start_daemon, stop
 
 from moodcast.edge.paths import SAMPLES_DIR
-from moodcast.edge.player.follow import Decision, Follower, Kind
+from moodcast.edge.player.decide import Decision, Kind
+from moodcast.edge.player.follow import Follower
 from moodcast.edge.player.music import Music, normalise
 from moodcast.edge.player.options import PlayOptions
 
@@ -416,7 +417,7 @@ def test_home_assistant_online_republishes_the_discovery_once_then_once_more_aft
     without the broker keeping it lost the player's entities."""
     from moodcast.edge.config import load
     from moodcast.edge.player.service import Player
-    from moodcast.edge.service.mqtt import DISCOVERY_REPUBLISH_S
+    from moodcast.edge.service.republish import DISCOVERY_REPUBLISH_S
 
     config = load(overrides={"mqtt": {"device_id": "ha", "port": broker.port}, "play": {"port": 1}}, environ={})
     clock = [0.0]

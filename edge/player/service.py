@@ -18,36 +18,23 @@ from moodcast.edge.mood.preferences import Feedback
 from moodcast.edge.parsing import parse_json
 from moodcast.edge.player.follow import Follower, PlayerState
 from moodcast.edge.player.music import Music, MusicError
-from moodcast.edge.service.contract import OFFLINE, ONLINE, STATE_BYTES, Topics, iso_now, player_discovery_payload
-from moodcast.edge.service.mqtt import DISCOVERY_REPUBLISH_S, make_client
+from moodcast.edge.service.broker import make_client
+from moodcast.edge.service.contract import (
+    OFFLINE,
+    ONLINE,
+    STATE_BYTES,
+    Topics,
+    feedback_payload,
+    iso_now,
+)
+from moodcast.edge.service.discovery import player_discovery_payload
+from moodcast.edge.service.republish import Republish
 
 log = logging.getLogger("moodcast.play")
 
 TICK_S = 0.25  # MPD is looked at this often (a skip or a track's end is seen within it)
 BACKOFF_FIRST_S = 0.5  # the first wait before reaching MPD again; doubled after each failure
 MQTT_QUEUE = 200  # messages paho keeps while the broker is away; older ones are dropped
-
-
-class Republish:
-    """Asked from any thread, due in the loop: at most once at once and once more per
-    ``interval_s``, however often it is asked meanwhile (a flood of Home Assistant's ``online``)."""
-
-    def __init__(self, interval_s: float):
-        self.interval_s = interval_s
-        self._asked = False
-        self._last = float("-inf")
-        self._lock = threading.Lock()
-
-    def ask(self) -> None:
-        with self._lock:
-            self._asked = True
-
-    def due(self, now: float) -> bool:
-        with self._lock:
-            if not self._asked or now - self._last < self.interval_s:
-                return False
-            self._asked, self._last = False, now
-            return True
 
 
 class Player:
@@ -65,7 +52,7 @@ class Player:
         self._latest: tuple[str | None, str | None] | None = None  # genre, emotion: only the newest counts
         self._daemon_online = True  # no availability heard yet: a state alone is followed
         self._republish = threading.Event()
-        self._discovery = Republish(DISCOVERY_REPUBLISH_S)  # as the daemon's: HA's online, rate-limited
+        self._discovery = Republish()  # as the daemon's: HA's online, rate-limited
         self._mpd_ok = False
         self._mpd_error = ""
         self._retry_at = 0.0
@@ -134,7 +121,7 @@ class Player:
                 self._latest = (genre, emotion)
 
     def publish_feedback(self, feedback: Feedback) -> None:
-        body = {"emotion": feedback.emotion, "genre": feedback.genre, "outcome": feedback.outcome}
+        body = feedback_payload(feedback)
         log.info("feedback %s", body)
         self.client.publish(self.topics.feedback, json.dumps(body, separators=(",", ":")), qos=1)
 

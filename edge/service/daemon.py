@@ -21,9 +21,10 @@ from moodcast.edge.pipeline import FrameResult, Pipeline
 from moodcast.edge.service.contract import faces_payload, state_payload
 from moodcast.edge.service.framecap import FrameCap
 from moodcast.edge.service.host import sd_notify, watchdog_interval
+from moodcast.edge.service.inbox import Command
 from moodcast.edge.service.learning import Learning
 from moodcast.edge.service.lograte import CountedWarning
-from moodcast.edge.service.mqtt import Command, Publisher
+from moodcast.edge.service.mqtt import Publisher
 from moodcast.edge.service.runstats import RunStats, StatsReport
 from moodcast.edge.sources import ResilientSource, open_source
 from moodcast.edge.sources.base import FrameSource, SourceError
@@ -116,6 +117,8 @@ class Daemon:
             if self._last_state is not None:
                 self._publish_state(force=True)
             self._publish_stats(force=True)
+        if self.publisher.discovery_asked.due(self.clock()):
+            self.publisher.publish_discovery()
         self._apply_commands()
         self.learning.apply_feedback(self._now_playing)
         self.learning.save()

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from moodcast.edge.config import Config
 from moodcast.edge.mood.preferences import Feedback, PreferenceFile, Preferences
 from moodcast.edge.service.contract import iso_now
+from moodcast.edge.service.inbox import Rejected
 from moodcast.edge.service.lograte import CountedWarning
-from moodcast.edge.service.mqtt import Publisher, Rejected
+from moodcast.edge.service.mqtt import Publisher
 
 log = logging.getLogger("moodcast")
 

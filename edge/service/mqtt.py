@@ -11,130 +11,32 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-import ssl
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Generic, TypeVar
 
 import paho.mqtt.client as mqtt
 
 from moodcast.edge.config import Config
-from moodcast.edge.errors import ConfigError
 from moodcast.edge.mood.preferences import Feedback
-from moodcast.edge.parsing import parse_json
-from moodcast.edge.service.contract import (
-    OFFLINE,
-    ONLINE,
-    STATE_BYTES,
-    Topics,
-    discovery_payload,
-    parse_command,
-    parse_feedback,
-)
+from moodcast.edge.service.acks import Unacknowledged
+from moodcast.edge.service.broker import make_client
+from moodcast.edge.service.contract import OFFLINE, ONLINE, Topics
+from moodcast.edge.service.discovery import discovery_payload
 from moodcast.edge.service.host import hardware_model
+from moodcast.edge.service.inbox import (
+    COMMAND_QUEUE,
+    FEEDBACK_QUEUE,
+    Command,
+    CommandQueue,
+    Rejected,
+    feedback_message,
+    parse_message,
+)
+from moodcast.edge.service.republish import Republish
+from moodcast.edge.service.twins import TwinWatch
 
 log = logging.getLogger("moodcast.mqtt")
-
-COMMAND_QUEUE = 64  # commands waiting for the loop; more in a flood are dropped and counted
-FEEDBACK_QUEUE = 64  # ... and feedback messages, the same way
-COMMAND_BYTES = 256  # a longer command payload is rejected unread
-ECHO_CHARS = 64  # of a rejected payload, echoed in the log and in .../config
-# Home Assistant says "online" once when it starts; a flood of them (a loop, a prank) gets one
-# republish of the discovery at once and at most one more per this many seconds.
-DISCOVERY_REPUBLISH_S = 10.0
-TWIN_BACKOFF_S = (60, 600)  # offline after another daemon was seen on our topics: first, longest
-
-
-@dataclass(frozen=True)
-class Command:
-    key: str
-    value: object
-    error: str | None = None  # set when the command was rejected
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """A ``.../feedback`` message that is not one, and why."""
-
-    reason: str
-
-
-T = TypeVar("T")
-
-
-class CommandQueue(Generic[T]):
-    """Commands (or feedback) waiting for the loop, at most ``size``: in a flood the oldest are
-    dropped (and counted), so the latest always gets through. One thread puts, one gets."""
-
-    def __init__(self, size: int = COMMAND_QUEUE):
-        self._items: deque[T] = deque(maxlen=size)
-        self.dropped = 0
-
-    def put(self, command: T) -> None:
-        if len(self._items) == self._items.maxlen:
-            self.dropped += 1
-        self._items.append(command)
-
-    def get(self) -> T | None:
-        try:
-            return self._items.popleft()
-        except IndexError:
-            return None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-def read_password(config: Config) -> str | None:
-    """From ``mqtt.password_file`` or ``MOODCAST_MQTT_PASSWORD``; never logged."""
-    if config.mqtt.password_file:
-        try:
-            return Path(config.mqtt.password_file).read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"mqtt.password_file: cannot read {config.mqtt.password_file} ({exc.strerror})") from None
-    return os.environ.get("MOODCAST_MQTT_PASSWORD")
-
-
-def make_client(config: Config, client_id: str) -> mqtt.Client:
-    """A paho client set up as ``[mqtt]`` says: protocol, username and password, TLS."""
-    m = config.mqtt
-    protocol = mqtt.MQTTv5 if m.protocol == "5" else mqtt.MQTTv311
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
-    if m.username:
-        client.username_pw_set(m.username, read_password(config))
-    if m.tls:
-        try:
-            client.tls_set(
-                ca_certs=m.ca_file or None,
-                certfile=m.cert_file or None,
-                keyfile=m.key_file or None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"mqtt.ca_file/cert_file/key_file: cannot load ({exc})") from None
-    return client
-
-
-def echo(payload: bytes) -> str:
-    """What may be shown of a payload: its start, decoded."""
-    text = payload[: ECHO_CHARS * 4].decode("utf-8", "replace")
-    return text[:ECHO_CHARS] + ("..." if len(payload) > ECHO_CHARS else "")
-
-
-def parse_message(key: str, payload: bytes) -> Command:
-    """A ``.../set/<key>`` message as a Command, rejected (with the reason) when it is not valid."""
-    if len(payload) > COMMAND_BYTES:
-        return Command(key, echo(payload), f"payload too long ({len(payload)} bytes; at most {COMMAND_BYTES})")
-    try:
-        key, value = parse_command(key, payload)
-    except ValueError as exc:
-        return Command(key[:ECHO_CHARS], echo(payload), str(exc))
-    return Command(key, value)
 
 
 class Publisher:
@@ -155,17 +57,11 @@ class Publisher:
         self.reconnected = threading.Event()  # set on every (re)connect: the loop republishes
         self.seq = 0
         self.sent = self.dropped = 0
-        self.twins = 0  # times another daemon was seen publishing our state
-        self._foreign: dict[str, int] = {}  # boot_id -> seq of other processes' states seen
+        self.twin_watch = TwinWatch(self.boot_id)
         self._stopping = False
         self._resume_timer: threading.Timer | None = None
-        self._discovery_asked = -DISCOVERY_REPUBLISH_S  # monotonic time of the last republish HA asked for
-        self._discovery_timer: threading.Timer | None = None
-        self._pending: set[int] = set()  # mids of sent messages not acknowledged yet
-        self._pending_state: set[int] = set()  # ... of them, state messages (the bounded kind)
-        # mid -> time of acknowledgements that arrived before publish() returned the mid (or of
-        # untracked QoS 0 messages); pruned after a few seconds so reused mids are not mistaken.
-        self._early: dict[int, float] = {}
+        self.discovery_asked = Republish()  # by Home Assistant's "online"; the loop republishes
+        self._unacknowledged = Unacknowledged()
         self._lock = threading.Lock()
         self._connected = threading.Event()
         self._ignored_retained: set[str] = set()
@@ -239,11 +135,7 @@ class Publisher:
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._lock:
-            self._pending_state.discard(mid)
-            if mid in self._pending:
-                self._pending.discard(mid)
-            else:
-                self._early[mid] = time.monotonic()
+            self._unacknowledged.acknowledged(mid, time.monotonic())
 
     def _on_message(self, client, userdata, message) -> None:
         if message.topic == self.topics.state:
@@ -251,7 +143,7 @@ class Publisher:
             return
         if message.topic == f"{self.config.mqtt.discovery_prefix}/status":
             if message.payload.decode(errors="replace").strip() == "online" and self.config.mqtt.discovery:
-                self._home_assistant_online()
+                self.discovery_asked.ask()
             return
         if message.retain:
             # A retained command (or feedback) would be re-applied at every start and broker restart, undoing
@@ -261,37 +153,18 @@ class Publisher:
                 log.warning("ignored a retained command on %s: publish commands without retain", message.topic)
             return
         if message.topic == self.topics.feedback:
-            try:
-                self.feedback.put(parse_feedback(message.payload))
-            except ValueError as exc:
-                self.feedback.put(Rejected(f"{exc} (payload {echo(message.payload)!r})"))
+            self.feedback.put(feedback_message(message.payload))
             return
         self.commands.put(parse_message(message.topic.rsplit("/", 1)[-1], message.payload))
 
     def _check_twin(self, payload: bytes) -> None:
-        """Another process that keeps publishing our state: its boot_id seen again with another
-        seq (a retained state left by an earlier run never changes, whatever the clock says). Of
-        two twins, the one with the smaller boot_id gives way, so exactly one goes offline."""
-        try:
-            state = parse_json(payload, STATE_BYTES)
-            if not isinstance(state, dict):
-                return
-            other, seq = str(state["boot_id"]), state["seq"]
-        except (ValueError, KeyError, TypeError):
-            return
-        if other == self.boot_id:
-            return
-        seen = self._foreign.get(other)
-        if len(self._foreign) > 16:
-            self._foreign.clear()
-        self._foreign[other] = seq
-        if seen is None or seen == seq or other < self.boot_id:
+        other = self.twin_watch.gives_way_to(payload)
+        if other is None:
             return
         with self._lock:
             if self._stopping or (self._resume_timer is not None and self._resume_timer.is_alive()):
                 return
-            self.twins += 1
-            delay = min(TWIN_BACKOFF_S[0] * 2 ** min(self.twins - 1, 8), TWIN_BACKOFF_S[1])
+            delay = self.twin_watch.backoff_s()
             self._resume_timer = threading.Timer(delay, self._resume)
             self._resume_timer.daemon = True
             self._resume_timer.start()
@@ -320,7 +193,7 @@ class Publisher:
         body = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
         qos = self.config.mqtt.qos
         with self._lock:
-            if bounded and qos > 0 and len(self._pending_state) >= self.config.mqtt.queue_size:
+            if bounded and qos > 0 and self._unacknowledged.states >= self.config.mqtt.queue_size:
                 self.dropped += 1
                 return False
         # Not under the lock: paho may report the acknowledgement from its thread meanwhile.
@@ -331,12 +204,7 @@ class Publisher:
                 self.dropped += 1
                 return False
             self.sent += 1
-            now = time.monotonic()
-            self._early = {mid: t for mid, t in self._early.items() if now - t < 5.0}
-            if self._early.pop(info.mid, None) is None and qos > 0:
-                self._pending.add(info.mid)
-                if bounded:
-                    self._pending_state.add(info.mid)
+            self._unacknowledged.sent(info.mid, time.monotonic(), tracked=qos > 0, state=bounded)
         return True
 
     def publish_state(self, payload: dict) -> int:
@@ -368,28 +236,6 @@ class Publisher:
         """Remove the retained ``.../preferences`` (an empty retained message deletes it)."""
         self._send(self.topics.preferences, "", retain=True)
 
-    def _home_assistant_online(self) -> None:
-        """Republish the discovery: at once, or, within DISCOVERY_REPUBLISH_S of the last time,
-        once when that time is up (however many "online" came meanwhile)."""
-        with self._lock:
-            wait = self._discovery_asked + DISCOVERY_REPUBLISH_S - time.monotonic()
-            if wait > 0:
-                if self._discovery_timer is None:
-                    self._discovery_timer = threading.Timer(wait, self._republish_discovery_later)
-                    self._discovery_timer.daemon = True
-                    self._discovery_timer.start()
-                return
-            self._discovery_asked = time.monotonic()
-        self.publish_discovery()
-
-    def _republish_discovery_later(self) -> None:
-        with self._lock:
-            self._discovery_timer = None
-            self._discovery_asked = time.monotonic()
-            if self._stopping:
-                return
-        self.publish_discovery()
-
     def publish_discovery(self) -> None:
         topic = f"{self.config.mqtt.discovery_prefix}/device/{self.device_id}/config"
         payload = discovery_payload(
@@ -401,7 +247,7 @@ class Publisher:
     def queued(self) -> int:
         """Messages handed to the client and not acknowledged yet."""
         with self._lock:
-            return len(self._pending)
+            return len(self._unacknowledged)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish ``offline``, wait (bounded) for queued messages to be acknowledged, disconnect."""
@@ -409,8 +255,6 @@ class Publisher:
             self._stopping = True
             if self._resume_timer is not None:
                 self._resume_timer.cancel()
-            if self._discovery_timer is not None:
-                self._discovery_timer.cancel()
         if self.connected:
             info = self.client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
             deadline = time.monotonic() + timeout

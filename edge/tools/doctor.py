@@ -7,14 +7,11 @@ import hashlib
 import importlib
 import importlib.metadata
 import json
-import platform
 import secrets
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +20,7 @@ from moodcast.edge.config import Config
 from moodcast.edge.errors import MoodcastError
 from moodcast.edge.install import add_extra_command
 from moodcast.edge.paths import MODELS_DIR
-from moodcast.edge.sources.picamera import numpy_repair
-
-OK, WARN, FAIL = "ok", "warn", "fail"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str  # ok, warn or fail
-    detail: str
-    fix: str = ""
+from moodcast.edge.tools.machine import FAIL, OK, WARN, Check, check_system, check_versions
 
 
 def shipped_hashes() -> dict[str, str]:
@@ -144,7 +131,7 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
     """Connect as the daemon would (auth, TLS), publish and receive on a topic of our own, and
     look for Home Assistant's retained status."""
 
-    from moodcast.edge.service.mqtt import make_client
+    from moodcast.edge.service.broker import make_client
 
     m = config.mqtt
     where = f"{m.host}:{m.port}"
@@ -203,84 +190,6 @@ def check_broker(config: Config, timeout_s: float = 5.0) -> list[Check]:
     finally:
         client.loop_stop()
         client.disconnect()
-
-
-def check_system() -> list[Check]:
-    from moodcast.edge.service.host import cpu_temperature
-
-    checks = []
-    temp = cpu_temperature()
-    if temp is not None:
-        hot = temp >= 80
-        checks.append(Check("cpu temperature", WARN if hot else OK, f"{temp:.1f} °C", "cooling" if hot else ""))
-    if shutil.which("vcgencmd"):
-        run = subprocess.run(["vcgencmd", "get_throttled"], capture_output=True, text=True, timeout=5)
-        value = run.stdout.strip().partition("=")[2]
-        throttled = value not in ("", "0x0")
-        checks.append(
-            Check(
-                "throttling",
-                WARN if throttled else OK,
-                run.stdout.strip() or run.stderr.strip(),
-                "a better power supply or cooling" if throttled else "",
-            )
-        )
-    free_gb = shutil.disk_usage(MODELS_DIR).free / 1e9  # the SD card moodcast and its state live on
-    checks.append(Check("disk", WARN if free_gb < 0.5 else OK, f"{free_gb:.1f} GB free", "free some space"))
-    available = next(
-        (
-            int(line.split()[1]) / 1e6
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemAvailable")
-        ),
-        None,
-    )
-    if available is not None:
-        low = available < 0.2
-        checks.append(
-            Check("memory", WARN if low else OK, f"{available:.2f} GB available", "close other programs" if low else "")
-        )
-    if shutil.which("systemctl"):
-        run = subprocess.run(["systemctl", "is-active", "moodcast"], capture_output=True, text=True, timeout=5)
-        state = run.stdout.strip() or "unknown"
-        checks.append(
-            Check(
-                "service",
-                OK if state == "active" else WARN,
-                f"moodcast.service is {state}",
-                "" if state == "active" else "sudo systemctl enable --now moodcast (docs/install-pi.md)",
-            )
-        )
-    return checks
-
-
-def check_versions() -> list[Check]:
-    """Python and numpy, and whether picamera2 (apt) imports with this numpy: the common Pi trap."""
-    checks = [Check("python", OK, f"{platform.python_version()} on {platform.machine()}")]
-    checks.append(Check("numpy", OK, np.__version__))
-    try:
-        importlib.import_module("picamera2")
-    except ImportError:
-        checks.append(
-            Check(
-                "picamera2",
-                WARN,
-                "not importable",
-                "on a Pi: sudo apt install python3-picamera2, and the venv made with --system-site-packages",
-            )
-        )
-    except ValueError as exc:  # "numpy.dtype size changed": built against another numpy
-        checks.append(
-            Check(
-                "picamera2",
-                FAIL,
-                f"imports with an error: {exc}",
-                f"picamera2 is built against the system's numpy, this venv has {np.__version__}: {numpy_repair()}",
-            )
-        )
-    else:
-        checks.append(Check("picamera2", OK, "importable"))
-    return checks
 
 
 def run_checks(config: Config, broker: bool = True, source: bool = True) -> list[Check]:
