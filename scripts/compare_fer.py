@@ -26,7 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from checkout import REPO
+from checkout import DATA, REPO
 
 from moodcast.edge import config as cfg
 from moodcast.edge.labels import EMOTIONS
@@ -50,7 +50,7 @@ def main() -> int:
     parser.add_argument("--input", default=str(SAMPLES_DIR / "astronaut.jpg"))
     parser.add_argument("--frames", type=int, default=100, help="how many frames (with --frames-dir: at most)")
     parser.add_argument("--frames-dir", help="real photos, letterboxed to 640x480, in place of --input copies")
-    parser.add_argument("--photos", default=str(REPO.parent / "shared" / "data" / "expressions-dev"))
+    parser.add_argument("--photos", default=str(DATA / "expressions-dev"))
     parser.add_argument("--fer-python", default=str(REPO / ".venv-fer" / "bin" / "python"))
     parser.add_argument(
         "--set",

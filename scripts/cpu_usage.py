@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import clips
 from checkout import REPO
+from clips import make as make_clips
 from localbroker import Broker
 
 BASELINE = "full pipeline every frame"
@@ -51,7 +51,7 @@ def measure(port: int, clip: Path, sets: list[str], seconds: float, warmup: floa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window per run")
-    parser.add_argument("--clips", type=Path, help="folder of clips (default: made now by scripts/clips.py)")
+    parser.add_argument("--clips", type=Path, help="folder of clips (default: made now by testbed/clips.py)")
     parser.add_argument("--config", action="append", default=[], metavar="NAME=KEY=V,KEY=V", help="another row")
     args = parser.parse_args()
     configs = dict(CONFIGS)
@@ -59,7 +59,7 @@ def main() -> int:
         name, _, sets = extra.partition("=")
         configs[name] = [s for s in sets.split(",") if s]
     with tempfile.TemporaryDirectory() as tmp:
-        made = clips.make(args.clips or Path(tmp) / "clips", seconds=20.0) if not args.clips else None
+        made = make_clips(args.clips or Path(tmp) / "clips", seconds=20.0) if not args.clips else None
         paths = made or {p.stem: p for p in sorted(args.clips.glob("*.avi"))}
         broker = Broker(Path(tmp)).start()
         try:

@@ -10,7 +10,7 @@ import argparse
 import itertools
 
 import numpy as np
-from checkout import REPO
+from checkout import DATA
 
 from moodcast.edge.config import Config
 from moodcast.edge.labels import EMOTIONS
@@ -22,7 +22,7 @@ from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, score_with_mi
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "expressions-dev"))
+    parser.add_argument("--data", default=str(DATA / "expressions-dev"))
     parser.add_argument("--model", help="emotion .tflite (default: the shipped model)")
     args = parser.parse_args()
     config = Config()

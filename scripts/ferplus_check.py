@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from checkout import REPO
+from checkout import DATA
 
 from moodcast.training import data as fer
 from moodcast.training.evaluate import predict
 
-DATA = REPO.parent / "shared" / "data" / "fer2013"
+DATA = DATA / "fer2013"
 
 
 def main() -> None:

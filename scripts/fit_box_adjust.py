@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from checkout import REPO
+from checkout import DATA
 
 from moodcast.edge.sources.images import read_image
 from moodcast.edge.vision.detectors import BACKENDS, DetectorOptions
@@ -38,7 +38,7 @@ def fit(records) -> BoxAdjust:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "faces-dev"))
+    parser.add_argument("--data", default=str(DATA / "faces-dev"))
     parser.add_argument("--detector", nargs="*", default=list(BACKENDS))
     args = parser.parse_args()
     entries = read_annotations(args.data)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from checkout import DATA
 from compare_fer import letterbox
 
 from moodcast.edge import config as cfg
@@ -29,7 +30,7 @@ STAGES = ("letterbox", "blazeface", "decode", "rnet", "onet", "crops", "emotion"
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--frames-dir", default="../shared/data/faces-dev/images")
+    p.add_argument("--frames-dir", default=str(DATA / "faces-dev" / "images"))
     p.add_argument("--frames", type=int, default=200)
     args = p.parse_args()
     cv2.setNumThreads(1)

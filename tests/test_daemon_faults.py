@@ -141,10 +141,10 @@ def test_a_flood_of_commands_is_bounded_truncated_and_does_not_stop_state(broker
     configs = [m for m in rec.messages if m.topic == "moodcast/f9/config"]
     record_property("flood_log_lines", len(text.splitlines()))
     record_property("flood_config_messages", len(configs))
-    assert len(text.splitlines()) < 60, text[-3000:]  # before: one log line per command
+    assert len(text.splitlines()) < 60, text[-3000:]  # not one log line per command
     assert "x" * 100 not in text
     assert all(len(m.payload) < 600 for m in configs)
-    assert len(configs) < 200  # before: a publish per command
+    assert len(configs) < 200  # not a publish per command
     rec.close()
 
 
@@ -163,7 +163,7 @@ def test_two_daemons_with_one_device_id_back_off_instead_of_fighting(broker, tmp
         time.sleep(10)
         flips = [m for m in rec.on("/f10/availability") if m.at >= counted_from]
         record_property("twin_availability_messages_in_10_s", len(flips))
-        assert len(flips) <= 2, [m.payload for m in flips]  # before: about one a second
+        assert len(flips) <= 2, [m.payload for m in flips]  # not one a second
         assert all(p.poll() is None for p in procs)
     finally:
         for p in procs:
@@ -220,7 +220,7 @@ def test_the_watchdog_is_fed_and_commands_answered_while_the_camera_fails(broker
         rec.publish("moodcast/f3/set/strategy", "uplift")
         ack = rec.wait_for(lambda m: on(rec, "f3", "config")(m) and (m.json()["last_command"] or {}).get("ok"))
         record_property("command_ack_during_backoff_s", round(ack.at - asked, 2))
-        assert ack.at - asked < 2.0  # before: up to 30 s, behind the backoff
+        assert ack.at - asked < 2.0  # answered during the backoff, not after it
         until = time.monotonic() + 25
         while time.monotonic() < until:
             try:
@@ -236,4 +236,4 @@ def test_the_watchdog_is_fed_and_commands_answered_while_the_camera_fails(broker
         rec.close()
     gaps = [b - a for a, b in itertools.pairwise(pings)]
     record_property("watchdog_max_gap_s", round(max(gaps), 2) if gaps else None)
-    assert len(pings) >= 4 and max(gaps) < watchdog_s, gaps  # before: 62 s without a ping
+    assert len(pings) >= 4 and max(gaps) < watchdog_s, gaps  # fed during the backoff too

@@ -240,7 +240,7 @@ FULL = {"motion": {"enabled": False}, "tracking": {"enabled": False}, "source": 
 
 @pytest.fixture(scope="module")
 def clip_frames(tmp_path_factory) -> dict[str, list[tuple[np.ndarray, float]]]:
-    """scripts/clips.py's clips (9 s each, written and read back as video), as frames."""
+    """testbed/clips.py's clips (9 s each, written and read back as video), as frames."""
     made = clips.make(tmp_path_factory.mktemp("clips"), seconds=9.0)
     frames = {}
     for name, path in made.items():

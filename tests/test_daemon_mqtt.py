@@ -128,7 +128,7 @@ def test_discovery_is_published_again_when_home_assistant_restarts(broker):
 @pytest.mark.slow
 def test_a_flood_of_home_assistant_online_gets_one_republish_then_one_more(broker):
     """3,000 "online" on homeassistant/status: one discovery at once, one when the interval is
-    up, none for the rest (before: one retained 2.8 KB document per message)."""
+    up, none for the rest: no retained 2.8 KB document per message."""
     from moodcast.edge.service.republish import DISCOVERY_REPUBLISH_S
 
     rec = Recorder(broker.port)

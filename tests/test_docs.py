@@ -209,13 +209,15 @@ def check_flags(args: list[str]) -> list[str]:
     if sub not in known:
         return [f"moodcast {sub}: no such subcommand (known: {', '.join(sorted(known))})"]
     parser = parser_for(sub)
+    choices = [a.choices for a in parser._actions if not a.option_strings and a.choices]
+    if choices and len(args) > 1 and isinstance(choices[0], dict) and args[1] in choices[0]:
+        parser = choices[0][args[1]]  # a command of subcommands (moodcast convert emotion): its own flags
     options = {o for a in parser._actions for o in a.option_strings}
     problems = []
     for token in args[1:]:
         flag = re.match(r"^\[?(--[a-z][a-z0-9-]*)", token)
         if flag and flag.group(1) not in options:
             problems.append(f"moodcast {' '.join(args)}: {flag.group(1)} is not an option of `moodcast {sub}`")
-    choices = [a.choices for a in parser._actions if not a.option_strings and a.choices]
     if choices and len(args) > 1 and re.fullmatch(r"[a-z]+", args[1]) and args[1] not in choices[0]:
         problems.append(f"moodcast {' '.join(args)}: {args[1]} is not one of {sorted(choices[0])}")
     return problems

@@ -56,7 +56,7 @@ def test_teachers_trained_by_the_recipe_teach_a_student(small_fer, tmp_path):
     out = tmp_path / "gpu"
     toy = ["--archs", "toy,toy", "--minutes", "0.75", "--batch", "64", "--reserve", "3"]
     done = subprocess.run(
-        [sys.executable, REPO / "scripts" / "gpu_teachers.py", "--pack", tmp_path / "pack.npz", "--out", out, *toy],
+        [sys.executable, "-m", "moodcast.training.gpu_teachers", "--pack", tmp_path / "pack.npz", "--out", out, *toy],
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
@@ -89,7 +89,7 @@ def test_teachers_trained_by_the_recipe_teach_a_student(small_fer, tmp_path):
         code, _, err = run_cli("train", "--data", str(small_fer), "--config", str(conf), "--out", str(tmp_path / "t"))
     finally:
         victim.write_bytes(original)
-    assert code != 0 and "other training crops" in err and "gpu_pack.py" in err
+    assert code != 0 and "other training crops" in err and "moodcast.training.pack" in err
 
 
 def test_teachers_and_a_teacher_file_are_one_or_the_other():
@@ -98,7 +98,7 @@ def test_teachers_and_a_teacher_file_are_one_or_the_other():
 
 
 def test_merged_teacher_files_weigh_every_teacher_equally(tmp_path):
-    from merge_teachers import merge
+    from moodcast.training.merge_teachers import merge
 
     rng = np.random.default_rng(0)
 

@@ -1,4 +1,4 @@
-"""FER2013 in one small file for a machine without the dataset (the GPU recipe, scripts/gpu_teachers.py).
+"""FER2013 in one small file for a machine without the dataset (the GPU recipe, training/gpu_teachers.py).
 
 The cleaned training crops (in ``moodcast train``'s order, with their fingerprint) and the
 validation crops, as lossless WebP mosaics of 7-bit pixels: 40 MB instead of 68, so the file fits
@@ -93,3 +93,26 @@ def _decode(blob: np.ndarray, count: int, side: int = 48) -> np.ndarray:
         out.append(mosaic.reshape(TILE, side, TILE, side).transpose(0, 2, 1, 3).reshape(-1, side, side))
     low = np.concatenate(out)[:count].astype(np.uint16)
     return ((low << (8 - BITS)) | (1 << (7 - BITS))).astype(np.uint8)  # the mid value of what was dropped
+
+
+def main(argv: list[str]) -> int:
+    """``python -m moodcast.training.pack DATA OUT.npz``: the pack the GPU recipe trains on."""
+    import sys
+    import time
+
+    if len(argv) != 2:
+        print("usage: python -m moodcast.training.pack DATA OUT.npz", file=sys.stderr)
+        return 2
+    began = time.monotonic()
+    pack = write_pack(argv[0], argv[1])
+    print(
+        f"{argv[1]}: {len(pack.train)} training crops (fingerprint {pack.fingerprint[:12]}), "
+        f"{len(pack.val)} {pack.split} crops, {time.monotonic() - began:.0f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

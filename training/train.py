@@ -54,7 +54,7 @@ class TrainConfig:
     teacher_weight: float = 0.5
     teacher_views: int = 2
     # Or teachers trained elsewhere: their predictions on the cleaned training crops, in order, as
-    # written by scripts/gpu_teachers.py (``train_probs`` and the crops' ``fingerprint``).
+    # written by training/gpu_teachers.py (``train_probs`` and the crops' ``fingerprint``).
     teacher_file: str = ""
     image_size: int = 48
     widths: tuple[int, ...] = (32, 64, 128, 256)
@@ -72,6 +72,18 @@ class TrainConfig:
         raw = tomllib.loads(text) if str(path).endswith(".toml") else json.loads(text)
         return cls.from_dict(raw, str(path))
 
+    def __post_init__(self):
+        # TOML and JSON give lists; the config is frozen and hashable all the same.
+        object.__setattr__(self, "widths", tuple(self.widths))
+        object.__setattr__(self, "teachers", tuple(self.teachers))
+        for name in ("teacher_weight", "ferplus_weight"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must be between 0 and 1")
+        if self.teacher_views not in (2, 8):
+            raise ConfigError("teacher_views must be 2 or 8")
+        if self.teachers and self.teacher_file:
+            raise ConfigError("teachers and teacher_file are two ways to name the teachers; use one")
+
     @classmethod
     def from_dict(cls, raw: dict, where: str = "config") -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
@@ -82,18 +94,10 @@ class TrainConfig:
         aug_known = {f.name for f in dataclasses.fields(AugmentConfig)}
         if isinstance(aug, dict) and set(aug) - aug_known:
             raise ConfigError(f"{where}: unknown augment option(s) {sorted(set(aug) - aug_known)}")
-        values = {**raw, "augment": AugmentConfig(**aug) if isinstance(aug, dict) else aug}
-        for name in ("widths", "teachers"):
-            if name in values:
-                values[name] = tuple(values[name])
-        for name in ("teacher_weight", "ferplus_weight"):
-            if not 0 <= values.get(name, 0.5) <= 1:
-                raise ConfigError(f"{where}: {name} must be between 0 and 1")
-        if values.get("teacher_views", 2) not in (2, 8):
-            raise ConfigError(f"{where}: teacher_views must be 2 or 8")
-        if values.get("teachers") and values.get("teacher_file"):
-            raise ConfigError(f"{where}: teachers and teacher_file are two ways to name the teachers; use one")
-        return cls(**values)
+        try:
+            return cls(**{**raw, "augment": AugmentConfig(**aug) if isinstance(aug, dict) else aug})
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -152,12 +156,14 @@ def teacher_file_targets(path: str, train_set: fer.FaceSet) -> np.ndarray:
         with np.load(path) as z:
             probs, fingerprint = z["train_probs"].astype(np.float32), str(z["fingerprint"])
     except (OSError, KeyError, ValueError) as exc:
-        raise DatasetError(f"teacher_file: cannot read {path} ({exc}); it comes from scripts/gpu_teachers.py") from None
+        raise DatasetError(
+            f"teacher_file: cannot read {path} ({exc}); it comes from training/gpu_teachers.py"
+        ) from None
     if fingerprint != train_set.fingerprint() or probs.shape != (len(train_set), len(EMOTIONS)):
         raise DatasetError(
             f"teacher_file: {path} was made for other training crops ({probs.shape[0]} crops, fingerprint "
             f"{fingerprint[:12]}; these: {len(train_set)}, {train_set.fingerprint()[:12]}): pack this data "
-            "with scripts/gpu_pack.py and run the teachers on that pack"
+            "with python -m moodcast.training.pack and run the teachers on that pack"
         )
     return probs
 
@@ -181,17 +187,18 @@ def start_from(keras, model, path: str) -> None:
         ) from None
 
 
-def make_batches(keras, faces: fer.FaceSet, targets: np.ndarray, weights: np.ndarray, cfg: TrainConfig):
-    """A PyDataset of augmented, shuffled batches; the shuffle depends only on seed and epoch."""
+def make_batches(keras, faces: fer.FaceSet, targets: np.ndarray, weights: np.ndarray, cfg: TrainConfig, epoch: int):
+    """A PyDataset of augmented, shuffled batches from ``epoch`` on; the shuffle depends only on
+    seed and epoch, so a resumed run sees the batches an uninterrupted one would."""
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
-            self.epoch = 0
-            self.order = self._order()
+            self.start_epoch(epoch)
 
-        def _order(self):
-            return np.random.default_rng((cfg.seed, self.epoch)).permutation(len(faces))
+        def start_epoch(self, number: int) -> None:
+            self.epoch = number
+            self.order = np.random.default_rng((cfg.seed, number)).permutation(len(faces))
 
         def __len__(self):
             return int(np.ceil(len(faces) / cfg.batch_size))
@@ -203,34 +210,55 @@ def make_batches(keras, faces: fer.FaceSet, targets: np.ndarray, weights: np.nda
             return x, targets[idx], weights[idx]
 
         def on_epoch_end(self):
-            self.epoch += 1
-            self.order = self._order()
+            self.start_epoch(self.epoch + 1)
 
     return Batches()
 
 
-def train(
-    data: str | Path, out: str | Path, cfg: TrainConfig | None = None, resume: bool = False, verbose: int = 1
-) -> dict:
-    """Run (or continue) one training run; returns the validation metrics of the best model."""
-    keras = import_keras()
-    out = Path(out)
-    state_file, last_file, best_file = out / "state.json", out / "last.keras", out / "best.keras"
+@dataclass
+class RunFolder:
+    """One run's folder (see the module's docstring) and where the run stands."""
+
+    path: Path
+    state: dict
+
+    @property
+    def state_file(self) -> Path:
+        return self.path / "state.json"
+
+    @property
+    def last(self) -> Path:
+        return self.path / "last.keras"
+
+    @property
+    def best(self) -> Path:
+        return self.path / "best.keras"
+
+    def save_state(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2))
+        os.replace(tmp, self.state_file)
+
+
+def open_run(out: Path, cfg: TrainConfig | None, resume: bool) -> tuple[RunFolder, TrainConfig]:
+    """A new run's folder, or the one ``resume`` continues with the config it was started with."""
+    run = RunFolder(out, {"epochs_done": 0, "best_val_accuracy": None, "wall_seconds": 0.0})
     if resume:
-        if not state_file.exists() or not last_file.exists():
+        if not run.state_file.exists() or not run.last.exists():
             raise MoodcastError(f"{out}: nothing to resume (no state.json / last.keras); start without --resume")
         cfg = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
-        state = json.loads(state_file.read_text())
-    else:
-        cfg = cfg or TrainConfig()
-        if state_file.exists():
-            raise MoodcastError(f"{out}: a run is already there; use --resume to continue it or pick another --out")
-        state = {"epochs_done": 0, "best_val_accuracy": None, "wall_seconds": 0.0}
+        run.state = json.loads(run.state_file.read_text())
+    elif run.state_file.exists():
+        raise MoodcastError(f"{out}: a run is already there; use --resume to continue it or pick another --out")
+    cfg = cfg or TrainConfig()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(cfg.as_dict(), indent=2))
-    keras.utils.set_random_seed(cfg.seed + state["epochs_done"])
+    return run, cfg
 
-    # Data
+
+def training_data(keras, data: str | Path, out: Path, cfg: TrainConfig):
+    """The cleaned training set with each crop's target (labels, FER+ votes, teachers mixed as the
+    config says) and class weight, and the validation set."""
     train_set, val_set = fer.load_splits(data, cfg.image_size)
     train_set, report = fer.clean(train_set, val_set)
     if cfg.ferplus_soft_labels:
@@ -244,102 +272,120 @@ def train(
         train_set = train_set.subset(keep)
         taught = None if taught is None else taught[keep]
     (out / "cleaning.json").write_text(json.dumps(report.as_dict(), indent=2))
-    eye = np.eye(len(EMOTIONS), dtype=np.float32)
     targets = label_targets(train_set, cfg.ferplus_weight)
     if cfg.teachers:
-        # Kept in the run folder: a resumed run trains on the same targets even if a teacher moved.
-        cached = out / "teacher_targets.npy"
-        if cached.exists():
-            taught = np.load(cached)
-            if taught.shape != targets.shape:
-                raise DatasetError(
-                    f"{cached}: {taught.shape[0]} teacher targets for {len(targets)} training crops; "
-                    "made for other data or another limit: delete it to recompute"
-                )
-        else:
-            taught = teacher_targets(keras, cfg.teachers, train_set.images, cfg.teacher_views)
-            np.save(cached, taught)
+        taught = cached_teacher_targets(keras, out / "teacher_targets.npy", cfg, train_set, len(targets))
     if taught is not None:
         targets = (1 - cfg.teacher_weight) * targets + cfg.teacher_weight * taught
     weights = class_weight_vector(train_set.labels, cfg.class_weights).astype(np.float32)[train_set.labels]
-    batches = make_batches(keras, train_set, targets, weights, cfg)
-    batches.epoch = state["epochs_done"]
-    batches.order = batches._order()
-    val_x = val_set.images[..., None].astype(np.float32)
-    val_y = eye[val_set.labels]
+    return train_set, val_set, targets, weights
 
-    # Model
-    if resume:
-        model = keras.saving.load_model(last_file)
-    else:
-        from moodcast.training.model import build_model
 
-        model = build_model(cfg.image_size, cfg.widths, cfg.convs_per_stage, cfg.dense, cfg.dropout)
-        if cfg.init:
-            start_from(keras, model, cfg.init)
-        steps = cfg.epochs * len(batches)
-        warmup = min(cfg.warmup_epochs * len(batches), steps // 4)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            cfg.learning_rate / 10, steps - warmup, alpha=0.01, warmup_target=cfg.learning_rate, warmup_steps=warmup
+def cached_teacher_targets(keras, cached: Path, cfg: TrainConfig, train_set: fer.FaceSet, crops: int) -> np.ndarray:
+    """Kept in the run folder: a resumed run trains on the same targets even if a teacher moved."""
+    if not cached.exists():
+        taught = teacher_targets(keras, cfg.teachers, train_set.images, cfg.teacher_views)
+        np.save(cached, taught)
+        return taught
+    taught = np.load(cached)
+    if taught.shape != (crops, len(EMOTIONS)):
+        raise DatasetError(
+            f"{cached}: {taught.shape[0]} teacher targets for {crops} training crops; "
+            "made for other data or another limit: delete it to recompute"
         )
-        model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-            metrics=["accuracy"],
-            jit_compile=False,  # XLA is 1.7-3.5x slower on CPU here
-        )
+    return taught
 
-    # Fit
+
+def compiled_model(keras, cfg: TrainConfig, steps_per_epoch: int):
+    """A new model (or ``cfg.init``'s weights), with AdamW on a warm-up then cosine schedule."""
+    from moodcast.training.model import build_model
+
+    model = build_model(cfg.image_size, cfg.widths, cfg.convs_per_stage, cfg.dense, cfg.dropout)
+    if cfg.init:
+        start_from(keras, model, cfg.init)
+    steps = cfg.epochs * steps_per_epoch
+    warmup = min(cfg.warmup_epochs * steps_per_epoch, steps // 4)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        cfg.learning_rate / 10, steps - warmup, alpha=0.01, warmup_target=cfg.learning_rate, warmup_steps=warmup
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+        metrics=["accuracy"],
+        jit_compile=False,  # XLA is 1.7-3.5x slower on CPU here
+    )
+    return model
+
+
+def checkpoints(keras, run: RunFolder) -> list:
+    """Best and last models, the history, and state.json after them (never past what is saved)."""
+
     class RunState(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.started = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):
             acc = float(logs["val_accuracy"])
-            if state["best_val_accuracy"] is None or acc > state["best_val_accuracy"]:
-                state["best_val_accuracy"] = acc
-            state["epochs_done"] = epoch + 1
-            state["wall_seconds"] += time.monotonic() - self.started
-            tmp = state_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state, indent=2))
-            os.replace(tmp, state_file)
+            best = run.state["best_val_accuracy"]
+            run.state["best_val_accuracy"] = acc if best is None else max(best, acc)
+            run.state["epochs_done"] = epoch + 1
+            run.state["wall_seconds"] += time.monotonic() - self.started
+            run.save_state()
 
-    callbacks = [
+    return [
         keras.callbacks.ModelCheckpoint(
-            best_file,
+            run.best,
             monitor="val_accuracy",
             mode="max",
             save_best_only=True,
             # A checkpoint shipped without best.keras (to keep it small) gets one after the next epoch.
-            initial_value_threshold=state["best_val_accuracy"] if best_file.exists() else None,
+            initial_value_threshold=run.state["best_val_accuracy"] if run.best.exists() else None,
         ),
-        keras.callbacks.ModelCheckpoint(last_file),
-        keras.callbacks.CSVLogger(out / "history.csv", append=True),
-        RunState(),  # after the checkpoints: state.json never points past what is saved
+        keras.callbacks.ModelCheckpoint(run.last),
+        keras.callbacks.CSVLogger(run.path / "history.csv", append=True),
+        RunState(),
     ]
-    if state["epochs_done"] < cfg.epochs:
-        model.fit(
-            batches,
-            validation_data=(val_x, val_y),
-            epochs=cfg.epochs,
-            initial_epoch=state["epochs_done"],
-            callbacks=callbacks,
-            verbose=verbose,
-        )
 
-    # Evaluate
-    best = keras.saving.load_model(best_file)
+
+def evaluate_best(keras, run: RunFolder, data: str | Path, val_set: fer.FaceSet, val_x: np.ndarray) -> dict:
+    """best.keras on the validation split: metrics.json, the confusion matrix and the curves."""
+    best = keras.saving.load_model(run.best)
     probs = best.predict(val_x, batch_size=512, verbose=0)
     metrics = classification_report(val_set.labels, probs.argmax(axis=1)).as_dict()
     metrics.update(
         split=fer.split_names(data)[1],
         data=str(data),
-        epochs_done=state["epochs_done"],
-        wall_seconds=round(state["wall_seconds"], 1),
+        epochs_done=run.state["epochs_done"],
+        wall_seconds=round(run.state["wall_seconds"], 1),
     )
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (run.path / "metrics.json").write_text(json.dumps(metrics, indent=2))
     from moodcast.training import plots
 
-    plots.confusion(metrics["confusion"], out / "confusion.png")
-    plots.curves(out / "history.csv", out / "curves.png")
+    plots.confusion(metrics["confusion"], run.path / "confusion.png")
+    plots.curves(run.path / "history.csv", run.path / "curves.png")
     return metrics
+
+
+def train(
+    data: str | Path, out: str | Path, cfg: TrainConfig | None = None, resume: bool = False, verbose: int = 1
+) -> dict:
+    """Run (or continue) one training run; returns the validation metrics of the best model."""
+    keras = import_keras()
+    run, cfg = open_run(Path(out), cfg, resume)
+    done = run.state["epochs_done"]
+    keras.utils.set_random_seed(cfg.seed + done)
+    train_set, val_set, targets, weights = training_data(keras, data, run.path, cfg)
+    batches = make_batches(keras, train_set, targets, weights, cfg, epoch=done)
+    val_x = val_set.images[..., None].astype(np.float32)
+    val_y = np.eye(len(EMOTIONS), dtype=np.float32)[val_set.labels]
+    model = keras.saving.load_model(run.last) if resume else compiled_model(keras, cfg, len(batches))
+    if done < cfg.epochs:
+        model.fit(
+            batches,
+            validation_data=(val_x, val_y),
+            epochs=cfg.epochs,
+            initial_epoch=done,
+            callbacks=checkpoints(keras, run),
+            verbose=verbose,
+        )
+    return evaluate_best(keras, run, data, val_set, val_x)

@@ -23,7 +23,7 @@ class FrameCap:
 
     def keep(self, ts: float, last_result: FrameResult | None) -> bool:
         if self._last is not None and ts < self._last:
-            self._last = None  # the wall clock stepped back (NTP): start counting again
+            self._last = None  # a reopened file starts its media time again
         gap = self.idle_gap if idle(last_result) else self.gap
         if self._last is not None and ts - self._last < gap * 0.999:
             return False

@@ -10,9 +10,9 @@ is then distilled here: ``teacher_file`` in the training config (config/train-em
 
 Needs torch and numpy + OpenCV (for the pack); no Keras, no dataset: the pack carries it.
 
-    .venv/bin/python scripts/gpu_pack.py ../shared/data/fer2013/archive.zip .cache/gpu/fer2013.npz
+    .venv/bin/python -m moodcast.training.pack ../shared/data/fer2013/archive.zip .cache/gpu/fer2013.npz
     # on the GPU machine (device tool: carry .cache/gpu):
-    PYTHONPATH=. python scripts/gpu_teachers.py --pack .cache/gpu/fer2013.npz --out "$OUT" --minutes 8
+    PYTHONPATH=. python -m moodcast.training.gpu_teachers --pack .cache/gpu/fer2013.npz --out "$OUT" --minutes 8
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def predict(model: nn.Module, images: np.ndarray, device: torch.device, batch: i
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pack", required=True, help="from scripts/gpu_pack.py")
+    p.add_argument("--pack", required=True, help="from python -m moodcast.training.pack")
     p.add_argument("--out", required=True)
     p.add_argument("--minutes", type=float, default=Recipe.minutes)
     p.add_argument("--archs", default=",".join(Recipe.archs), help=f"comma-separated, of {', '.join(ARCHS)}")

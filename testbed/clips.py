@@ -2,7 +2,7 @@
 (pan, zoom, a small shake) and sensor noise: an empty room, one face, a face entering and leaving,
 two people. Written as MJPG AVI files, read back like any video.
 
-    .venv/bin/python scripts/clips.py OUT_DIR [--seconds 10]
+    .venv/bin/python testbed/clips.py OUT_DIR [--seconds 10]
 """
 
 from __future__ import annotations

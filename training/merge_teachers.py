@@ -1,6 +1,7 @@
-"""Merge teacher files from several GPU runs into one: ``merge_teachers.py OUT.npz IN.npz [IN.npz ...]``.
+"""Merge teacher files from several GPU runs into one:
+``python -m moodcast.training.merge_teachers OUT.npz IN.npz [IN.npz ...]``.
 
-Each input is a ``scripts/gpu_teachers.py`` file; its ``train_probs`` is the mean over its own
+Each input is a ``training/gpu_teachers.py`` file; its ``train_probs`` is the mean over its own
 teachers (``each_val_probs`` counts them), so the merge weights every teacher equally, whichever
 run trained it. The inputs must be for the same training crops (fingerprint).
 """
