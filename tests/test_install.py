@@ -7,8 +7,8 @@ import shlex
 import sys
 
 import pytest
-from packaging.requirements import Requirement
 from conftest import REPO
+from packaging.requirements import Requirement
 
 from moodcast.edge import install
 from moodcast.edge.config import load
