@@ -256,6 +256,24 @@ def test_a_skip_is_fed_back_and_hands_off_for_step_back_s_by_the_clock_given():
     assert mpd.edits[-1] == "queue_after_current" and {f for _, f in mpd.queue[2:]} == {"metal-0", "metal-1"}
 
 
+def test_a_slow_look_tells_a_skip_near_the_end_from_the_end_by_when_the_next_song_began():
+    mpd = ScriptedMpd(LIBRARY, duration=10.0)
+    follower, fed = following(mpd)
+    mpd.elapsed = 1.0
+    assert kind(follower, 15.0) is Kind.FOLLOWING
+    mpd.next(elapsed=9.5)  # skipped at 15.5; the follower looks again only at 25 (a busy Pi)
+    assert follower.tick(25.0).decision == Decision(Kind.STEPPED_BACK, act=ListenerAct.SKIPPED)
+    assert fed == [Feedback("skipped", "happy", "pop")]
+
+    mpd = ScriptedMpd(LIBRARY, duration=10.0)
+    follower, fed = following(mpd)
+    mpd.elapsed = 1.0
+    assert kind(follower, 15.0) is Kind.FOLLOWING
+    mpd.next(elapsed=1.0)  # it ended at 24: the next song has played 1 s by the look at 25
+    assert kind(follower, 25.0) is Kind.FOLLOWING
+    assert fed == [Feedback("played", "happy", "pop")]
+
+
 def test_a_pause_steps_back_and_is_never_lifted_by_moodcast():
     mpd = ScriptedMpd(LIBRARY)
     follower, _ = following(mpd)

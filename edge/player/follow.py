@@ -125,9 +125,13 @@ class Follower:
             self._step_back(ListenerAct.PAUSED, now)
         if last.state != "play" or last.songid is None:
             return
-        # Where the last song had got to by now: a slow tick must not make a track's end a skip.
+        # Where the last song had got to when it stopped being current: a slow tick (a busy Pi)
+        # must not make a track's end a skip, nor a late skip its end. A song that followed it
+        # says when it began; a stop says nothing, so the time of this look stands in.
         # A stream (no duration) never ends by itself: its stop is the listener's.
-        reached = last.elapsed + now - self._last_at
+        changed = status.songid != last.songid and status.state in ("play", "pause")
+        left_at = max(self._last_at, now - status.elapsed) if changed else now
+        reached = last.elapsed + left_at - self._last_at
         ended = last.duration > 0 and reached >= last.duration - END_MARGIN_S
         if status.state == "stop" and status.songid == last.songid and not ended:
             self._stopped = True  # a stop keeps the current song; the queue running out does not
