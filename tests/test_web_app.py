@@ -105,6 +105,10 @@ def test_a_dislike_arrives_on_the_feedback_topic_about_the_state_shown(page):
     page.client().post("/api/enabled", json={"enabled": False}, headers={**POST, "Host": "127.0.0.1:8088"})
     page.recorder.wait_for(lambda m: m.topic.endswith("/set/strategy") and m.payload == b"uplift", what="the strategy")
     page.recorder.wait_for(lambda m: m.topic.endswith("/set/enabled") and m.payload == b"OFF", what="the pause")
+    later = Recorder(page.recorder.client._port, topics=("moodcast/webtest/#",))  # nothing left retained
+    time.sleep(0.5)
+    assert [m.topic for m in later.messages if not m.topic.endswith("/state")] == []
+    later.close()
 
 
 def test_cross_site_posts_are_refused(page):

@@ -53,10 +53,13 @@ def test_retention_and_the_change_cap_bound_what_is_kept(tmp_path):
     for ts in range(0, 300, 10):
         store.add_point(point(ts))
         store.add_change(Change(ts, "pop", "rock", "x"))
+    for ts in range(250, 280):  # more changes within the retention than are kept
+        store.add_change(Change(ts + 0.5, "pop", "rock", "y"))
     store.flush(now=300)
     points, changes = store.counts()
     assert points == 10  # ts 200..290: the last 100 s
     assert changes == 10
+    assert [c["ts"] for c in store.timeline(0)["changes"]] == [*(ts + 0.5 for ts in range(272, 280)), 280, 290]
     assert min(p["ts"] for p in store.timeline(0)["points"]) == 200
 
 

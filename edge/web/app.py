@@ -173,14 +173,14 @@ def create_app(
         value = body().get("strategy")
         if value not in STRATEGIES:
             return error(400, f"strategy: one of {', '.join(STRATEGIES)}")
-        return sent(lambda: (follower.set_strategy(value), jsonify({"sent": value}))[1])
+        return sent(lambda: jsonify({"sent": follower.set_strategy(value)}))
 
     @app.post("/api/enabled")
     def enabled():
         value = body().get("enabled")
         if not isinstance(value, bool):
             return error(400, "enabled: true or false")
-        return sent(lambda: (follower.set_enabled(value), jsonify({"sent": value}))[1])
+        return sent(lambda: jsonify({"sent": follower.set_enabled(value)}))
 
     @app.post("/api/preview")
     def start_preview():

@@ -137,8 +137,10 @@ class Follower:
         self._publish(self.topics.feedback, json.dumps(body, separators=(",", ":")))
         return body
 
-    def set_strategy(self, strategy: str) -> None:
+    def set_strategy(self, strategy: str) -> str:
         self._publish(self.topics.command("strategy"), strategy)
+        return strategy
 
-    def set_enabled(self, enabled: bool) -> None:
+    def set_enabled(self, enabled: bool) -> bool:
         self._publish(self.topics.command("enabled"), "ON" if enabled else "OFF")
+        return enabled

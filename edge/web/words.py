@@ -7,7 +7,7 @@ from moodcast.edge.mood.preferences import LearnOptions
 
 def change_reason(previous: dict | None, state: dict, match: dict[str, str]) -> str:
     """Why ``state``'s genre is not ``previous``'s (two ``.../state`` payloads)."""
-    emotion, genre, strategy = state.get("emotion"), state.get("genre"), state.get("strategy")
+    emotion, genre, strategy = str(state.get("emotion")), state.get("genre"), state.get("strategy")
     if not state.get("enabled", True):
         return "analysis paused"
     if not state.get("source_ok", True):
