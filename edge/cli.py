@@ -129,7 +129,12 @@ def cmd_web(args: argparse.Namespace) -> int:
     from moodcast.edge.web.server import serve_web
 
     config = load_config(args, flag_layer(args, (("host", "web", "host"), ("port", "web", "port"), *MQTT_FLAGS)))
-    serve_web(config, config.web.host, config.web.port, announce=lambda line: print(line, flush=True))
+    # doctor reads the same file and settings; the flags given as the settings they stand for.
+    same = ["--config", args.config] if args.config else []
+    same += [arg for assignment in args.set or [] for arg in ("--set", assignment)]
+    for section, values in flag_layer(args, MQTT_FLAGS).items():
+        same += [arg for key, value in values.items() for arg in ("--set", f"{section}.{key}={value}")]
+    serve_web(config, config.web.host, config.web.port, same, announce=lambda line: print(line, flush=True))
     return 0
 
 

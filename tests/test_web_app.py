@@ -14,6 +14,7 @@ from moodcast.edge.config import load
 from moodcast.edge.errors import ConfigError
 from moodcast.edge.service.preview import PreviewRequest
 from moodcast.edge.web.app import COOKIE, check_binding, create_app
+from moodcast.edge.web.doctor import DoctorRuns
 from moodcast.edge.web.follow import Follower
 from moodcast.edge.web.store import Store
 
@@ -52,8 +53,10 @@ def page(broker, tmp_path):
     assert follower.wait_connected(10)
     recorder = Recorder(broker.port, topics=("moodcast/webtest/#",))
 
+    doctor = DoctorRuns(["--set", f"mqtt.port={broker.port}", "--set", "mqtt.device_id=webtest"])
+
     def client(token: str | None = None):
-        app = create_app(config, follower, store, PreviewRequest(config), token)
+        app = create_app(config, follower, store, PreviewRequest(config), token, doctor)
         return app.test_client()
 
     yield SimpleNamespace(follower=follower, store=store, recorder=recorder, client=client)
@@ -164,3 +167,16 @@ def test_the_page_and_its_files_are_served(page):
         assert page.client().get(f"/static/{name}", headers=host).status_code == 200
     assert page.client().get("/static/../app.py", headers=host).status_code == 404
     assert page.client().get("/api/preview.jpg", headers=host).status_code == 204  # none asked for
+
+
+def test_the_checks_run_on_request_in_their_own_process(page):
+    host = {"Host": "127.0.0.1:8088"}
+    assert page.client().get("/api/now", headers=host).get_json()["doctor"] == {"running": False, "last": None}
+    answer = page.client().post("/api/doctor", json={}, headers={**POST, **host})
+    assert answer.status_code == 202 and answer.get_json() == {"started": True}
+    assert page.client().post("/api/doctor", json={}, headers={**POST, **host}).get_json() == {"started": False}
+    wait_until(lambda: page.client().get("/api/now", headers=host).get_json()["doctor"]["last"] is not None, 120)
+    last = page.client().get("/api/now", headers=host).get_json()["doctor"]["last"]
+    assert last["status"] in ("ok", "warn") and last["checks"] >= 5, last  # the test broker answers
+    assert all(p["status"] != "ok" for p in last["problems"])
+    assert "broker" not in {p["name"] for p in last["problems"]}

@@ -151,6 +151,10 @@ def test_the_page_follows_the_daemon_and_its_controls_reach_it(device, browser, 
     assert not (device["run"] / "preview.jpg").exists(), "the daemon left the picture behind"
     page.screenshot(path=str(shots / "5-preview-ended.png"), full_page=True)
 
+    # doctor's summary, run at the start with the page's settings (its --mqtt-port included).
+    expect(page.locator("#doctor")).to_have_text(re.compile(r"^(all fine|warnings) \(\d+ checks"), timeout=60000)
+    page.locator("#device-card").scroll_into_view_if_needed()
+
     # A phone's width.
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(shots / "6-phone.png"), full_page=True)

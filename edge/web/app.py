@@ -21,6 +21,7 @@ from moodcast.edge.config import Config
 from moodcast.edge.errors import MissingExtraError
 from moodcast.edge.mood.recommend import STRATEGIES
 from moodcast.edge.service.preview import PreviewRequest
+from moodcast.edge.web.doctor import DoctorRuns
 from moodcast.edge.web.follow import Follower
 from moodcast.edge.web.options import is_loopback
 from moodcast.edge.web.store import Store
@@ -50,6 +51,7 @@ def create_app(
     store: Store,
     preview: PreviewRequest,
     token: str | None,
+    doctor: DoctorRuns,
     clock=time.time,
 ):
     try:
@@ -127,6 +129,7 @@ def create_app(
             server_time=clock(),
             device=config.device_id,
             preview_s=web.preview_s,
+            doctor=doctor.summary(),
             strategies=list(STRATEGIES),
         )
         return jsonify(body)
@@ -181,6 +184,10 @@ def create_app(
         if not isinstance(value, bool):
             return error(400, "enabled: true or false")
         return sent(lambda: jsonify({"sent": follower.set_enabled(value)}))
+
+    @app.post("/api/doctor")
+    def run_doctor():
+        return jsonify({"started": doctor.start()}), 202  # false: one is running already
 
     @app.post("/api/preview")
     def start_preview():

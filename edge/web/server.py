@@ -13,6 +13,7 @@ from moodcast.edge.config import Config
 from moodcast.edge.errors import MissingExtraError
 from moodcast.edge.service.preview import PreviewRequest
 from moodcast.edge.web.app import check_binding, create_app
+from moodcast.edge.web.doctor import DoctorRuns
 from moodcast.edge.web.follow import Follower
 from moodcast.edge.web.store import Store
 
@@ -30,7 +31,10 @@ def keep_timeline(follower: Follower, store: Store, stop: threading.Event, clock
             last_flush = clock()
 
 
-def serve_web(config: Config, host: str, port: int, announce: Callable[[str], None] = print) -> None:
+def serve_web(
+    config: Config, host: str, port: int, doctor_argv: list[str], announce: Callable[[str], None] = print
+) -> None:
+    """``doctor_argv``: what ``moodcast doctor`` needs to read the same configuration."""
     try:
         import waitress
     except ImportError as exc:
@@ -43,7 +47,9 @@ def serve_web(config: Config, host: str, port: int, announce: Callable[[str], No
     check_binding(host, token)
     store = Store(web.store_path(), web.retention_h * 3600, web.max_changes)
     follower = Follower(config, store)
-    app = create_app(config, follower, store, PreviewRequest(config), token)
+    doctor = DoctorRuns(doctor_argv)
+    app = create_app(config, follower, store, PreviewRequest(config), token, doctor)
+    doctor.start()  # a summary to show from the start
     server = waitress.create_server(app, host=host, port=port, threads=4, ident="moodcast", channel_timeout=30)
     stop = threading.Event()
     sampler = threading.Thread(target=keep_timeline, args=(follower, store, stop), daemon=True, name="timeline")

@@ -60,6 +60,22 @@ function showNow(now) {
   const c = now.config && now.config.last_command;
   if (c) text("last-command", `${c.key}=${c.value} ${c.ok ? "applied" : "refused: " + c.error}`);
   showPreview(now.preview_until, now.server_time);
+  showDoctor(now.doctor);
+}
+
+function showDoctor(d) {
+  const last = d && d.last;
+  $("doctor-button").disabled = Boolean(d && d.running);
+  if (!last) { text("doctor", d && d.running ? "running…" : "–"); return; }
+  const words = { ok: "all fine", warn: "warnings", fail: "failures" };
+  text("doctor", `${words[last.status] || last.status} (${last.checks} checks, ${clock(last.at)})${d.running ? ", running again…" : ""}`);
+  $("doctor-problems").replaceChildren(
+    ...last.problems.map((p) => {
+      const li = document.createElement("li");
+      li.textContent = `${p.status}: ${p.name}: ${p.detail}${p.fix ? " (fix: " + p.fix + ")" : ""}`;
+      return li;
+    })
+  );
 }
 
 function showTimeline(t) {
@@ -177,6 +193,7 @@ document.addEventListener("DOMContentLoaded", () => {
   control("dislike", "/api/feedback", { outcome: "disliked" }, (a) => `disliked ${a.sent.genre || "the current genre"}${a.sent.emotion ? " when " + a.sent.emotion : ""}`);
   control("pause", "/api/enabled", () => ({ enabled: !(lastState && lastState.enabled) }), (a) => (a.sent ? "analysis resumed" : "analysis paused"));
   control("preview-button", "/api/preview", {}, (a) => `camera shown for ${a.seconds} s`);
+  control("doctor-button", "/api/doctor", {}, () => "the checks are running");
   $("strategy-select").addEventListener("change", async (ev) => {
     try { say(`strategy ${(await post("/api/strategy", { strategy: ev.target.value })).sent} asked for`); } catch (e) { say(`not sent: ${e.message}`); }
   });
