@@ -110,7 +110,9 @@ class Clock:
 
 
 def test_a_preview_is_written_only_when_asked_and_stops_by_itself(tmp_path):
-    config = load(overrides={"web": {"runtime_dir": str(tmp_path), "preview_s": 120, "preview_fps": 1}}, environ={})
+    config = load(
+        overrides={"web": {"runtime_dir": str(tmp_path / "run"), "preview_s": 120, "preview_fps": 1}}, environ={}
+    )
     mono = Clock(50.0)
     page = PreviewRequest(config)  # the wall clock: it reads the files' times
     daemon = PreviewWriter(config, render=lambda rgb, result: b"jpeg", clock=mono)
@@ -135,8 +137,22 @@ def test_a_preview_is_written_only_when_asked_and_stops_by_itself(tmp_path):
     assert page.until() is None and page.frame() is None
 
 
+def test_no_preview_in_a_folder_others_can_open(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)  # as another user's folder in /tmp would be
+    config = load(overrides={"web": {"runtime_dir": str(shared)}}, environ={})
+    with pytest.raises(PermissionError, match="not this user's alone"):
+        PreviewRequest(config).ask()
+    daemon = PreviewWriter(config, render=lambda rgb, result: b"jpeg")
+    (shared / config.device_id / REQUEST).write_text("now")
+    daemon.poll()
+    daemon.offer(None, None)  # type: ignore[arg-type]
+    assert not (shared / config.device_id / FRAME).exists()
+
+
 def test_a_request_left_from_before_the_daemon_started_is_not_one(tmp_path):
-    config = load(overrides={"web": {"runtime_dir": str(tmp_path)}}, environ={})
+    config = load(overrides={"web": {"runtime_dir": str(tmp_path / "run")}}, environ={})
     PreviewRequest(config).ask()
     daemon = PreviewWriter(config, render=lambda rgb, result: b"jpeg")
     daemon.poll()

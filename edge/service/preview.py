@@ -27,6 +27,19 @@ def preview_folder(config: Config) -> Path:
     return config.web.runtime_path() / config.device_id
 
 
+def private(folder: Path) -> bool:
+    """``folder`` and the one above it are this user's and closed to others (a folder someone else
+    made in /tmp first would let them read the pictures)."""
+    try:
+        for path in (folder.parent, folder):
+            st = path.lstat()
+            if not path.is_dir() or path.is_symlink() or st.st_uid != os.getuid() or st.st_mode & 0o077:
+                return False
+    except OSError:
+        return False
+    return True
+
+
 class PreviewRequest:
     """The page's side: ask, and read what the daemon wrote while the time lasts."""
 
@@ -37,7 +50,10 @@ class PreviewRequest:
 
     def ask(self) -> float:
         """Start (or restart) a preview; the wall time it ends."""
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder.mkdir(exist_ok=True, mode=0o700)
+        if not private(self.folder):
+            raise PermissionError(f"{self.folder} (or the folder above) is not this user's alone: no preview there")
         (self.folder / REQUEST).write_text(f"{self.clock():.3f}\n")
         return self.clock() + self.seconds
 
@@ -101,6 +117,10 @@ class PreviewWriter:
         if not self.active or self.clock() - self._last_write < self.gap:
             return
         self._last_write = self.clock()
+        if not private(self.folder):
+            log.warning("preview: %s is not this user's alone; no picture written", self.folder)
+            self._ends = 0.0
+            return
         data = self.render(rgb, result)
         try:
             tmp = self.folder / f".{FRAME}.{os.getpid()}"

@@ -191,7 +191,11 @@ def create_app(
 
     @app.post("/api/preview")
     def start_preview():
-        return jsonify({"until": preview.ask(), "seconds": web.preview_s})
+        try:
+            until = preview.ask()
+        except PermissionError as exc:
+            return error(409, str(exc))
+        return jsonify({"until": until, "seconds": web.preview_s})
 
     return app
 
