@@ -57,6 +57,8 @@ def serve_web(
     sampler.start()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     announce(f"moodcast page on http://{shown}:{port}/ (following {follower.topics.prefix}, store {store.path})")
+    if token is not None:
+        announce(f"from a phone: http://<this device's address>:{port}/?token=<MOODCAST_WEB_TOKEN>, once per browser")
 
     def on_term(signum, frame):
         raise KeyboardInterrupt  # out of waitress' loop, through the finally that writes the store
