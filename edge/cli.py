@@ -125,6 +125,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from moodcast.edge.web.server import serve_web
+
+    config = load_config(args, flag_layer(args, (("host", "web", "host"), ("port", "web", "port"), *MQTT_FLAGS)))
+    # doctor reads the same file and settings; the flags given as the settings they stand for.
+    same = ["--config", args.config] if args.config else []
+    same += [arg for assignment in args.set or [] for arg in ("--set", assignment)]
+    for section, values in flag_layer(args, MQTT_FLAGS).items():
+        same += [arg for key, value in values.items() for arg in ("--set", f"{section}.{key}={value}")]
+    serve_web(config, config.web.host, config.web.port, same, announce=lambda line: print(line, flush=True))
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from moodcast.edge.tools.doctor import as_dict, format_checks, run_checks
 
@@ -138,12 +151,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from moodcast.edge.service.daemon import Ending, run_daemon
+    from moodcast.edge.tools.annotate import preview_jpeg
 
     flags = flag_layer(args, (("source", "source", "uri"), *MQTT_FLAGS))
     if args.loop:
         flags.setdefault("source", {})["loop"] = True
     config = load_config(args, flags)
-    if run_daemon(config, max_frames=args.max_frames) is Ending.RELOAD:
+    if run_daemon(config, max_frames=args.max_frames, render=preview_jpeg) is Ending.RELOAD:
         # The same command in the same process (systemd keeps its PID): every file read anew.
         sys.stdout.flush()
         sys.stderr.flush()
@@ -160,7 +174,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add run, play, analyze, serve and bench to ``moodcast``'s subcommands."""
+    """Add run, play, analyze, serve, web, doctor and bench to ``moodcast``'s subcommands."""
     p = with_config(sub.add_parser("run", help="the daemon: camera -> MQTT"))
     p.add_argument("--source", help="picamera2[:N], camera index, /dev/videoN, stream URL, video, image or folder")
     p.add_argument("--mqtt-host")
@@ -190,6 +204,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help=f"default {cfg.ApiConfig.host} (api.host)")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+
+    p = with_config(
+        sub.add_parser("web", help="the page on the device: mood, timeline, what it learned (needs the [api] extra)")
+    )
+    p.add_argument("--host", help=f"default {cfg.WebOptions.host} (web.host); another address needs MOODCAST_WEB_TOKEN")
+    p.add_argument("--port", type=int, help=f"default {cfg.WebOptions.port} (web.port)")
+    p.add_argument("--mqtt-host")
+    p.add_argument("--mqtt-port", type=int)
+    p.add_argument("--device-id", help="the daemon's mqtt.device_id (whose topics to follow)")
+    p.set_defaults(func=cmd_web)
 
     p = with_config(
         sub.add_parser("doctor", help="check the runtime, models, camera, broker and system; the fix for each")

@@ -30,11 +30,12 @@ from moodcast.edge.vision.detectors import DetectorOptions
 from moodcast.edge.vision.emotion import EmotionOptions
 from moodcast.edge.vision.motion import MotionOptions
 from moodcast.edge.vision.tracker import TrackingOptions
+from moodcast.edge.web.options import WebOptions
 
-__all__ = ["Config", "ConfigError", "load", "parse_assignment"]
+__all__ = ["Config", "ConfigError", "WebOptions", "load", "parse_assignment"]
 
-# MOODCAST_* variables that are not config keys: the secret (read where it is used) and the log level.
-NOT_SETTINGS = ("MOODCAST_MQTT_PASSWORD", "MOODCAST_MPD_PASSWORD", "MOODCAST_LOG")
+# MOODCAST_* variables that are not config keys: the secrets (read where they are used) and the log level.
+NOT_SETTINGS = ("MOODCAST_MQTT_PASSWORD", "MOODCAST_MPD_PASSWORD", "MOODCAST_WEB_TOKEN", "MOODCAST_LOG")
 
 
 def require(ok: bool, key: str, expected: str, value: object) -> None:
@@ -140,6 +141,7 @@ class Config:
     play: PlayOptions = field(default_factory=PlayOptions)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    web: WebOptions = field(default_factory=WebOptions)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     @property

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # moodcast on a Raspberry Pi (Raspberry Pi OS or Debian, Bookworm or Trixie, 64-bit), from this
 # checkout, in one command (docs/install-pi.md):
-#   sudo ./scripts/install-pi.sh [--api] [--play] [--broker]   install, or upgrade in place
+#   sudo ./scripts/install-pi.sh [--api] [--web] [--play] [--broker]   install, or upgrade in place
 #   sudo ./scripts/install-pi.sh --upgrade                     again, with the extras chosen before
 #   sudo ./scripts/install-pi.sh --uninstall [--purge]         remove what it added (--purge: config,
 #                                                              secrets and learned preferences too)
@@ -18,11 +18,12 @@ etc=/etc/moodcast
 units=/etc/systemd/system
 record=$etc/install.conf # what this script added (extras; whether it made the user): kept with the config
 
-action=install extras=(litert) broker=0 purge=0 dry=0
+action=install extras=(litert) web=0 broker=0 purge=0 dry=0
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 for arg in "$@"; do
   case "$arg" in
     --api) extras+=(api) ;;
+    --web) web=1 ;; # the page (moodcast web): the api extra's flask and waitress
     --play) extras+=(play) ;;
     --broker) broker=1 ;;
     --upgrade) action=upgrade ;;
@@ -44,6 +45,7 @@ have_systemd() { [ -d /run/systemd/system ]; }
 unit_names() { # the units of the extras chosen
   echo moodcast.service
   [[ " ${extras[*]} " == *" api "* ]] && echo moodcast-api.service
+  [ "$web" = 1 ] && echo moodcast-web.service
   [[ " ${extras[*]} " == *" play "* ]] && echo moodcast-play.service
   return 0
 }
@@ -52,7 +54,7 @@ uninstall() {
   local made_user=0 unit
   [ -f "$record" ] && made_user=$(sed -n 's/^made_user=//p' "$record")
   step "stopping and removing the units"
-  for unit in moodcast.service moodcast-api.service moodcast-play.service; do
+  for unit in moodcast.service moodcast-api.service moodcast-web.service moodcast-play.service; do
     [ -f "$units/$unit" ] || continue
     have_systemd && run systemctl disable --now "$unit"
     run rm -f "$units/$unit"
@@ -78,6 +80,8 @@ fi
 if [ "$action" = upgrade ]; then
   [ -f "$record" ] || { echo "nothing to upgrade: $record is missing (install first)" >&2; exit 2; }
   read -r -a extras <<<"$(sed -n 's/^extras=//p' "$record" | tr ',' ' ')"
+  web=$(sed -n 's/^web=//p' "$record")
+  web=${web:-0}
 fi
 
 # ---- the OS: which Python and numpy the venv will see
@@ -123,13 +127,15 @@ for group in video render; do
   id -nG moodcast 2>/dev/null | tr ' ' '\n' | grep -qx "$group" || run usermod -a -G "$group" moodcast
 done
 
-step "$prefix/.venv: moodcast[$(IFS=,; echo "${extras[*]}")] from $repo"
+pip_extras=("${extras[@]}") # the page needs the api extra's packages, not its unit
+[ "$web" = 1 ] && [[ " ${extras[*]} " != *" api "* ]] && pip_extras+=(api)
+step "$prefix/.venv: moodcast[$(IFS=,; echo "${pip_extras[*]}")] from $repo"
 run install -d -m 755 "$etc"
 run install -d -m 755 "$prefix"
 [ -x "$prefix/.venv/bin/python" ] || run "$python" -m venv --system-site-packages "$prefix/.venv"
 run "$prefix/.venv/bin/python" -m pip install --upgrade --upgrade-strategy only-if-needed \
-  "$repo[$(IFS=,; echo "${extras[*]}")]" "${constraints[@]}"
-[ "$dry" = 1 ] || printf 'extras=%s\nmade_user=%s\nsource=%s\n' "$(IFS=,; echo "${extras[*]}")" "$made_user" "$repo" >"$record"
+  "$repo[$(IFS=,; echo "${pip_extras[*]}")]" "${constraints[@]}"
+[ "$dry" = 1 ] || printf 'extras=%s\nweb=%s\nmade_user=%s\nsource=%s\n' "$(IFS=,; echo "${extras[*]}")" "$web" "$made_user" "$repo" >"$record"
 
 step "$etc: moodcast.toml and secrets.env (kept when there)"
 run install -d -m 755 "$etc"

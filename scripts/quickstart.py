@@ -1,7 +1,10 @@
-"""Run the daemon on the sample clip against a local broker and show what a subscriber sees."""
+"""Run the daemon on the sample clip against a local broker, show what a subscriber sees, and serve
+the page (``moodcast web``) on 127.0.0.1: in a terminal the daemon then goes on looping over the
+clip, so that the page has something to show, until Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -13,7 +16,9 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from checkout import REPO
-from localbroker import AmqttBroker, any_broker
+from localbroker import AmqttBroker, any_broker, free_port, wait_port
+
+PAGE_PORT = 8088  # web.port's default; another one when it is taken
 
 
 def show(message) -> None:
@@ -32,6 +37,13 @@ def show(message) -> None:
     except ValueError:
         pass
     print(f"  {message.topic}{' (retained)' if message.retain else ''}: {text}")
+
+
+def page_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        return PAGE_PORT if s.connect_ex(("127.0.0.1", PAGE_PORT)) != 0 else free_port()
 
 
 def main() -> int:
@@ -53,25 +65,34 @@ def main() -> int:
             broker.stop()
             sys.exit("the broker does not answer MQTT")
         time.sleep(0.3)
-        print("== moodcast run on samples/astronaut.avi (a 4 s clip); a subscriber prints what arrives:")
-        cmd = [
-            str(Path(sys.executable).parent / "moodcast"),
-            "run",
-            "--mqtt-port",
-            str(port),
-            "--device-id",
-            "demo",
-            "--set",
-            "mqtt.stats_interval_s=2",
-            *flags,
-            *sys.argv[1:],
-        ]
         # Its own state folder: the demo neither reads nor changes what this user's moodcast learned.
         state = Path(tmp) / "state"
-        code = subprocess.call(cmd, cwd=REPO, env={**os.environ, "STATE_DIRECTORY": str(state)})
+        env = {**os.environ, "STATE_DIRECTORY": str(state)}
+        moodcast = [sys.executable, "-m", "moodcast"]  # this checkout's, run from REPO
+        page = page_port()
+        common = ["--mqtt-port", str(port), "--device-id", "demo", *flags]
+        web = subprocess.Popen(
+            [*moodcast, "web", "--port", str(page), *common, "--set", "web.sample_s=2"],
+            cwd=REPO,
+            env={**env, "MOODCAST_LOG": "WARNING"},
+            stdout=subprocess.DEVNULL,
+        )
+        wait_port(page, timeout=30)
+        print(f"== the page: http://127.0.0.1:{page}/ (moodcast web; open it in a browser)")
+        print("== moodcast run on samples/astronaut.avi (a 4 s clip); a subscriber prints what arrives:")
+        cmd = [*moodcast, "run", *common, "--set", "mqtt.stats_interval_s=2", *sys.argv[1:]]
+        code = subprocess.call(cmd, cwd=REPO, env=env)
         time.sleep(0.5)
         sub.loop_stop()
         sub.disconnect()
+        if code == 0 and sys.stdout.isatty():
+            print(f"== the daemon goes on looping over the clip for the page, http://127.0.0.1:{page}/ ; Ctrl-C ends")
+            with contextlib.suppress(KeyboardInterrupt):
+                subprocess.call(
+                    [*cmd, "--loop"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+        web.terminate()
+        web.wait(10)
         broker.stop()
     states = [m for m in received if m.topic.endswith("/state")]
     print(f"== daemon exited with {code}; the subscriber received {len(received)} messages, {len(states)} state")

@@ -48,7 +48,7 @@ def test_the_device_entry_points_load_nothing_of_the_workstation():
 
 # The device package's groups (edge/<group>/); its other modules are the shared base (errors,
 # labels, parsing, paths, install) or named for themselves (config, pipeline, cli).
-EDGE_GROUPS = ("vision", "mood", "sources", "service", "tools", "player")
+EDGE_GROUPS = ("vision", "mood", "sources", "service", "tools", "player", "web")
 EDGE_BASE = ("errors", "labels", "parsing", "paths", "install")
 
 
@@ -115,6 +115,8 @@ BASE_FORBIDDEN = WORKSTATION_SIDE | SERVICE_SIDE | {f"edge.{group}" for group in
         ("edge/service", WORKSTATION_SIDE | {"edge.tools", "edge.player", "edge.cli"}),
         ("edge/player", WORKSTATION_SIDE | {"edge.vision", "edge.tools", "edge.cli"}),
         ("edge/tools", WORKSTATION_SIDE | {"edge.cli"}),
+        # The page's process follows the daemon over MQTT: it loads no model and draws nothing.
+        ("edge/web", WORKSTATION_SIDE | {"edge.vision", "edge.tools", "edge.player", "edge.cli", "edge.pipeline"}),
         ("edge", WORKSTATION_SIDE),
         ("evaluation", {"training", "convert", "moodcast", "tensorflow", "keras"}),
         ("training", {"convert", "moodcast"}),

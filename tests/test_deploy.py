@@ -32,6 +32,7 @@ def installed_unit(name: str, tmp_path: Path) -> Path:
         ),
         ("moodcast-api.service", ("moodcast serve", "MemoryMax=", "IPAddressDeny=any")),
         ("moodcast-play.service", ("moodcast play", "MemoryMax=", "PrivateDevices=yes")),
+        ("moodcast-web.service", ("moodcast web", "MemoryMax=", "RuntimeDirectoryPreserve=yes", "StateDirectory=")),
     ],
 )
 def test_systemd_units_verify(tmp_path, name, needed):
@@ -46,7 +47,13 @@ def test_systemd_units_verify(tmp_path, name, needed):
 
 
 @pytest.mark.parametrize(
-    "name, most", [("moodcast.service", 1.5), ("moodcast-api.service", 1.0), ("moodcast-play.service", 1.1)]
+    "name, most",
+    [
+        ("moodcast.service", 1.5),
+        ("moodcast-api.service", 1.0),
+        ("moodcast-play.service", 1.1),
+        ("moodcast-web.service", 9.9),
+    ],
 )
 def test_systemd_exposure_does_not_rise(tmp_path, name, most):
     """`systemd-analyze security`'s exposure (0 safest, 10 none): 2.1 for the daemon before."""

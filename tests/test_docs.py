@@ -31,6 +31,7 @@ README_MOST_LINES = 200
 UNKNOWN_ON_PURPOSE = {"scene.mood"}
 # `section.key` look-alikes that are file names (models/emotion.json, edge/mood/scene.py, ...).
 FILE_SUFFIXES = {"py", "json", "tflite", "keras", "toml", "md", "txt", "csv", "npz", "npy", "zip", "png", "service"}
+FILE_SUFFIXES |= {"sqlite"}  # web.sqlite, the page's store (docs/web.md)
 SHELL_BLOCKS = {"", "sh", "bash", "shell", "console"}
 # Top-level folders: a code span starting with one of them is a repository path.
 TOP_FOLDERS = (

@@ -8,12 +8,14 @@ import shlex
 import shutil
 import subprocess
 import sys
+import urllib.request
 import venv
 import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import REPO, require_tool
+from localbroker import free_port
 from mqtt_helpers import Recorder
 
 LOCK = REPO / "constraints" / "lock.txt"
@@ -67,6 +69,7 @@ def test_the_wheel_holds_one_package_with_its_data(wheel):
         "moodcast/samples/astronaut.avi",
         "moodcast/schemas/state.schema.json",
         "moodcast/config/moodcast.example.toml",
+        *(f"moodcast/edge/web/static/{name}" for name in ("index.html", "app.js", "style.css", "icon.svg")),
     ):
         assert shipped in names
     assert "moodcast/models/emotion.keras" not in names  # the float weights are the workstation's
@@ -133,3 +136,20 @@ def test_a_missing_extra_names_a_command_that_installs_it_into_the_wheel(install
     subprocess.run([*shlex.split(command), "-q", "-c", str(LOCK)], check=True, capture_output=True, timeout=300)
     probe = subprocess.run([installed / "bin" / "python", "-c", "import flask, waitress"], capture_output=True)
     assert probe.returncode == 0, probe.stderr
+    # With the extra, the page is served from the package's data, from any folder.
+    port = free_port()
+    web = subprocess.Popen(
+        [installed / "bin" / "moodcast", "web", "--port", str(port), "--set", f"web.store={tmp_path / 'web.sqlite'}"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert "moodcast page on" in (web.stdout.readline() if web.stdout else "")
+        for path, words in (("/", '<script src="/static/app.js"'), ("/static/app.js", "X-Moodcast")):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+                assert words in answer.read().decode()
+    finally:
+        web.terminate()
+        assert web.wait(10) == 0

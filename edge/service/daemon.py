@@ -25,6 +25,7 @@ from moodcast.edge.service.inbox import Command
 from moodcast.edge.service.learning import Learning
 from moodcast.edge.service.lograte import CountedWarning
 from moodcast.edge.service.mqtt import Publisher
+from moodcast.edge.service.preview import PreviewWriter, Render
 from moodcast.edge.service.runstats import RunStats, StatsReport
 from moodcast.edge.sources import ResilientSource, open_source
 from moodcast.edge.sources.base import FrameSource, SourceError
@@ -59,6 +60,7 @@ class Daemon:
         publisher: Publisher,
         open_source: Callable[[], FrameSource],
         clock: Callable[[], float] = time.monotonic,
+        preview: PreviewWriter | None = None,
     ):
         self.config = config
         self.pipeline = pipeline
@@ -77,6 +79,7 @@ class Daemon:
         self._last_command: dict | None = None
         self._rejected = CountedWarning(log, "commands")
         self._result: FrameResult | None = None
+        self.preview = preview
         self.learning = Learning(config, publisher, clock)
         pipeline.learn_from(self.learning.preferences)
 
@@ -123,6 +126,8 @@ class Daemon:
         self.learning.apply_feedback(self._now_playing)
         self.learning.save()
         self._publish_stats()
+        if self.preview:
+            self.preview.poll()
         self._watchdog()
 
     def settings(self) -> dict:
@@ -227,6 +232,8 @@ class Daemon:
                         continue
                     self.stats.processed += 1
                     self.stats.record(self._result)
+                    if self.preview:
+                        self.preview.offer(rgb, self._result)
                     if self.config.mqtt.faces and self.clock() - self._last_faces_at >= (
                         self.config.mqtt.faces_interval_s
                     ):
@@ -238,13 +245,17 @@ class Daemon:
         finally:
             log.info("%s", self.ending.value)
             source.close()
+            if self.preview:
+                self.preview.close()
             sd_notify("RELOADING=1" if self.ending is Ending.RELOAD else "STOPPING=1")
             self.learning.save(now=True)
             self._publish_stats(force=True)
         return self.ending
 
 
-def run_daemon(config: Config, max_frames: int = 0) -> Ending:
+def run_daemon(config: Config, max_frames: int = 0, render: Render | None = None) -> Ending:
+    """The daemon until the source ends or a signal; ``render`` draws the page's live view (the
+    command passes ``edge.tools.annotate``'s; without it no preview is offered)."""
     logging.basicConfig(
         level=os.environ.get("MOODCAST_LOG", "INFO").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -254,7 +265,8 @@ def run_daemon(config: Config, max_frames: int = 0) -> Ending:
     # be opened or stops delivering is retried with backoff once running.
     first: list[FrameSource] = [open_source(s)]
     publisher = Publisher(config)
-    daemon = Daemon(config, pipeline, publisher, lambda: first.pop() if first else open_source(s))
+    preview = PreviewWriter(config, render) if render else None
+    daemon = Daemon(config, pipeline, publisher, lambda: first.pop() if first else open_source(s), preview=preview)
     endings = {signal.SIGTERM: Ending.STOPPED, signal.SIGINT: Ending.STOPPED, signal.SIGHUP: Ending.RELOAD}
 
     def on_signal(signum, _frame):

@@ -38,3 +38,16 @@ def draw(rgb: np.ndarray, result: FrameResult) -> np.ndarray:
     scene = result.scene.emotion or "no face"
     _label(out, f"scene: {scene}  genre: {result.recommendation.genre or '-'}", 4, 20, (255, 255, 255))
     return out
+
+
+def preview_jpeg(rgb: np.ndarray, result: FrameResult, width: int = 480) -> bytes:
+    """The page's live view: ``draw`` with the motion gate's state, at most ``width`` wide, JPEG."""
+    out = draw(rgb, result)
+    gate = "closed (nothing moved, nothing run)" if result.work.gated else "open"
+    _label(out, f"motion gate: {gate}", 4, out.shape[0] - 4, (255, 255, 255))
+    if out.shape[1] > width:
+        out = cv2.resize(out, (width, round(out.shape[0] * width / out.shape[1])), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 75])
+    if not ok:
+        raise ValueError("the preview picture could not be encoded")
+    return data.tobytes()
