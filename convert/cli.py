@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     detector.add_argument("--samples", type=int, default=Rebuild.samples, help="calibration photos")
     detector.add_argument("--input-size", default=Rebuild.input_size, help="input WIDTHxHEIGHT, multiples of 32")
     detector.add_argument("--seed", type=int, default=Rebuild.seed)
+    detector.add_argument(
+        "--follow-size",
+        default=Rebuild.follow_size,
+        help="yunet: input of the follow model written beside --out (SxS, a multiple of 32; none: no follow model)",
+    )
     detector.add_argument("--eval", metavar="DIR", help="also measure it on DIR/annotations.json for the card")
     detector.set_defaults(command=convert_detector_command)
 
@@ -89,7 +94,12 @@ def convert_detector_command(args: argparse.Namespace) -> int:
     from moodcast.convert.detector import convert_detector
 
     rebuild = Rebuild(
-        mode=args.mode, input_size=args.input_size, calib=tuple(args.calib or ()), samples=args.samples, seed=args.seed
+        mode=args.mode,
+        input_size=args.input_size,
+        calib=tuple(args.calib or ()),
+        samples=args.samples,
+        seed=args.seed,
+        follow_size=args.follow_size,
     )
     card = convert_detector(args.arch, args.out, args.source, args.eval, rebuild)
     print(f"wrote {args.out} and {card}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from moodcast.edge.errors import ConfigError, MissingExtraError, ModelError
 from moodcast.edge.vision.detectors import DetectorOptions
+from moodcast.edge.vision.detectors.yunet import follow_file
 from moodcast.evaluation.detector import FDDB_ADJUST, detector_for_ap, evaluate_detector
 
 
@@ -86,6 +87,7 @@ class Rebuild:
     calib: tuple[str, ...] = ()  # folders of photos with faces, none from the evaluation set
     samples: int = 200
     seed: int = 0
+    follow_size: str = "64x64"  # yunet: the follow model's input ("none": no follow model)
 
 
 def convert_detector(
@@ -188,7 +190,7 @@ def _convert_yunet(out: Path, source_path: str | Path | None, eval_data: str | P
         raise ConfigError("--calib: --mode int8 needs --calib FOLDER (photos with faces, not the evaluation set)")
     try:
         from moodcast.convert.blazeface import parse_size
-        from moodcast.convert.yunet import calibration_inputs, convert_yunet, read_onnx
+        from moodcast.convert.yunet import calibration_inputs, convert_yunet, follow_calibration, read_onnx
     except ImportError as exc:
         raise MissingExtraError("moodcast convert detector --arch yunet", "train", exc.name or "tensorflow") from None
     model, onnx_sha = read_onnx(source_path)
@@ -213,8 +215,33 @@ def _convert_yunet(out: Path, source_path: str | Path | None, eval_data: str | P
     command += f" --input-size {rebuild.input_size}"
     command += "".join(f" --calib {folder}" for folder in rebuild.calib) if rebuild.mode == "int8" else ""
     command += f" --samples {rebuild.samples} --seed {rebuild.seed}" if rebuild.mode == "int8" else ""
+    command += f" --follow-size {rebuild.follow_size}"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
+    follow_path = follow_file(out)
+    follow_path.unlink(missing_ok=True)
+    follow = None
+    if rebuild.follow_size != "none":
+        fw, fh = parse_size(rebuild.follow_size)
+        if fw != fh:
+            raise ConfigError(f"--follow-size: the follow model is square, not {rebuild.follow_size}")
+        crops = None
+        if rebuild.mode == "int8":
+            crops = follow_calibration(out, rebuild.calib, fw, rebuild.samples, rebuild.seed)
+        follow_content = convert_yunet(model, fw, fh, rebuild.mode, crops)
+        follow_path.write_bytes(follow_content)
+        follow = {
+            "model": follow_path.name,
+            "input": f"{fw}x{fh}",
+            "sha256": hashlib.sha256(follow_content).hexdigest(),
+            "bytes": len(follow_content),
+            "calibration": (
+                f"{rebuild.samples} squares (seed {rebuild.seed}) twice the side of the faces the full-frame model "
+                "finds in the calibration photos, jittered as a moving face"
+                if rebuild.mode == "int8"
+                else "none (float32)"
+            ),
+        }
     options = DetectorOptions(name="yunet", model=str(out))
     detector = detector_for_ap(options)  # checks the tensors on the device runtime
     card = {
@@ -236,6 +263,8 @@ def _convert_yunet(out: Path, source_path: str | Path | None, eval_data: str | P
         "notes": YUNET.notes,
         "runtime": detector.model.runtime,
     }
+    if follow:
+        card["follow_model"] = follow
     if eval_data:
         report = evaluate_detector(eval_data, options, adjust=FDDB_ADJUST["yunet"])
         card["faces_dev"] = {"data": str(eval_data), **asdict(report)}

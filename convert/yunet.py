@@ -157,3 +157,33 @@ def convert_yunet(model, width: int, height: int, mode: str = "int8", calibratio
     elif mode != "float32":
         raise ValueError(f"mode must be int8 or float32, not {mode!r}")
     return converter.convert()
+
+
+def follow_calibration(model: Path, folders, size: int, count: int, seed: int, threshold: float = 0.5) -> np.ndarray:
+    """``count`` follow-model inputs: squares around the faces ``model`` (the converted full-frame
+    file) finds in the photos of ``folders``, placed as the tracker places them, jittered (shift up
+    to a fifth of the face, size 0.85-1.2x, mirrored half the time) as a face moves between frames."""
+    from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+    from moodcast.edge.vision.detectors.base import Box
+    from moodcast.edge.vision.detectors.yunet import YuNet, YuNetOptions
+    from moodcast.edge.vision.detectors.yunet_follow import square_crop
+
+    detector = YuNet(YuNetOptions(model, score_threshold=threshold, max_faces=100))
+    paths = [p for folder in folders for p in sorted(Path(folder).rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+    faces = [(rgb, face.box) for rgb in map(read_image, paths) for face in detector.detect(rgb)]
+    if not faces:
+        raise ValueError(f"no faces found in {', '.join(map(str, folders))} to calibrate the follow model")
+    rng = np.random.default_rng(seed)
+    batch = np.zeros((count, size, size, 3), np.float32)
+    for i in range(count):
+        rgb, box = faces[i % len(faces)]
+        side = max(box.w, box.h)
+        grow = rng.uniform(0.85, 1.2)
+        dx, dy = rng.uniform(-0.2, 0.2, 2) * side
+        moved = Box(
+            box.x + dx + box.w * (1 - grow) / 2, box.y + dy + box.h * (1 - grow) / 2, box.w * grow, box.h * grow
+        )
+        square_crop(batch[i : i + 1], rgb, moved)
+        if rng.random() < 0.5:
+            batch[i] = batch[i, :, ::-1]
+    return batch

@@ -92,8 +92,10 @@ def test_yunet_from_its_onnx_file_is_the_shipped_file(tmp_path, data):
     )
     assert code == 0, err
     assert sha(out) == sha(MODELS_DIR / "yunet.tflite")
+    assert sha(tmp_path / "yunet_follow.tflite") == sha(MODELS_DIR / "yunet_follow.tflite")
     card = json.loads(out.with_suffix(".json").read_text())
     shipped = json.loads((MODELS_DIR / "yunet.json").read_text())
     assert card["sha256"] == shipped["sha256"] == sha(out)
     assert card["source"] == {**shipped["source"], "taken_from": str(onnx_file)} and card["source"]["is_the_known_file"]
     assert card["licence"] == "Apache-2.0" and "--input-size 256x192" in card["command"]
+    assert card["follow_model"] == shipped["follow_model"] and card["follow_model"]["input"] == "64x64"

@@ -1,6 +1,7 @@
 """The yunet backend on the shipped int8 model and real photos; its float rebuild against OpenCV's
 own YuNet (``cv2.FaceDetectorYN``) on the upstream ONNX file."""
 
+import json
 from pathlib import Path
 
 import cv2
@@ -11,16 +12,18 @@ from moodcast.edge.errors import ModelError
 from moodcast.edge.paths import MODELS_DIR, SAMPLES_DIR
 from moodcast.edge.sources.images import read_image
 from moodcast.edge.vision.detectors import DetectorOptions, create_detector
-from moodcast.edge.vision.detectors.base import Face, iou_matrix
+from moodcast.edge.vision.detectors.base import Box, Face, FollowingDetector, iou_matrix
 from moodcast.edge.vision.detectors.yunet import YuNet, YuNetOptions
+from moodcast.edge.vision.detectors.yunet_follow import YuNetFollowing
 
 ONNX = Path(__file__).resolve().parent.parent.parent / "shared" / "upstream" / "yunet" / "yunet_n_dynamic.onnx"
 GROUP = "linzaer_25.jpg"  # a group photo: many faces
 PHOTOS = ["dlib_2008_002470.jpg", "linzaer_17.jpg", GROUP]
 
 
-def rows(faces: list[Face]) -> np.ndarray:
-    return np.array([[f.box.x, f.box.y, f.box.w, f.box.h] for f in faces], np.float64).reshape(-1, 4)
+def rows(faces: list[Face] | list[Box]) -> np.ndarray:
+    boxes = [f.box if isinstance(f, Face) else f for f in faces]
+    return np.array([[b.x, b.y, b.w, b.h] for b in boxes], np.float64).reshape(-1, 4)
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +130,51 @@ def test_a_model_that_is_not_yunet_is_a_clear_error():
     for other in ("blazeface_full.tflite", "emotion.tflite"):
         with pytest.raises(ModelError, match=other):
             YuNet(YuNetOptions(MODELS_DIR / other))
+
+
+def test_with_its_follow_model_beside_it_yunet_follows_faces(tmp_path):
+    detector = create_detector(DetectorOptions(name="yunet"))
+    assert isinstance(detector, FollowingDetector) and isinstance(detector, YuNetFollowing)
+    alone = tmp_path / "yunet.tflite"
+    alone.write_bytes((MODELS_DIR / "yunet.tflite").read_bytes())
+    assert not isinstance(create_detector(DetectorOptions(name="yunet", model=str(tmp_path))), FollowingDetector)
+
+
+def test_a_face_is_followed_from_where_it_was_and_lost_where_it_is_not(shipped):
+    follower = create_detector(DetectorOptions(name="yunet"))
+    frame = read_image(SAMPLES_DIR / "astronaut.jpg")
+    (face,) = follower.detect(frame)
+    b = face.box
+    moved = Box(b.x + 0.15 * b.w, b.y - 0.1 * b.h, b.w * 1.1, b.h * 1.1)  # as if the face moved
+    nowhere = Box(20, 300, b.w, b.h)  # the astronaut's suit, no face
+    followed, lost = follower.refine(frame, [moved, nowhere])
+    # The best of the candidates over the face, not any of them (those score down to the threshold).
+    assert lost is None and followed is not None and followed.score > 0.85
+    assert iou_matrix(rows([followed]), rows([face]))[0, 0] > 0.8
+    for (x, y), (ex, ey) in zip(followed.keypoints[:3], face.keypoints[:3]):
+        assert np.hypot(x - ex, y - ey) < 0.1 * b.w
+    # At the frame's edge the crop is partly outside it: the face is still found where it is.
+    edge = np.ascontiguousarray(frame[:, int(b.x) - 10 :])
+    (at_edge,) = follower.refine(edge, [Box(10, b.y, b.w, b.h)])
+    assert (
+        at_edge is not None and iou_matrix(rows([at_edge]), rows([Box(b.x - int(b.x) + 10, b.y, b.w, b.h)]))[0, 0] > 0.8
+    )
+
+
+def test_following_keeps_the_face_it_follows_not_a_neighbour(data):
+    """On the boxed group photos, every face followed from its own box is found again, on the
+    same person (the true box it overlaps most), as well placed as the detection was."""
+    follower = create_detector(DetectorOptions(name="yunet", max_faces=100))
+    entries = [e for e in json.loads((data / "photos" / "boxes.json").read_text())["images"] if e.get("boxes")]
+    detected, followed = [], []
+    for entry in entries:
+        frame = read_image(data / "photos" / entry["file"])
+        truth = np.array(entry["boxes"], np.float64)
+        faces = follower.detect(frame)
+        again = follower.refine(frame, [f.box for f in faces])
+        assert all(g is not None for g in again), entry["file"]
+        before, after = iou_matrix(rows(faces), truth), iou_matrix(rows(again), truth)
+        assert (before.argmax(axis=1) == after.argmax(axis=1)).all(), entry["file"]
+        detected += list(before.max(axis=1))
+        followed += list(after.max(axis=1))
+    assert len(followed) >= 30 and np.median(followed) >= np.median(detected) - 0.05
