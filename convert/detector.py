@@ -193,8 +193,14 @@ def _convert_yunet(out: Path, source_path: str | Path | None, eval_data: str | P
         from moodcast.convert.yunet import calibration_inputs, convert_yunet, follow_calibration, read_onnx
     except ImportError as exc:
         raise MissingExtraError("moodcast convert detector --arch yunet", "train", exc.name or "tensorflow") from None
+    try:
+        width, height = parse_size(rebuild.input_size)
+        fw, fh = parse_size(rebuild.follow_size) if rebuild.follow_size != "none" else (0, 0)
+    except ValueError as exc:
+        raise ConfigError(f"--input-size / --follow-size: {exc}") from None
+    if fw != fh:
+        raise ConfigError(f"--follow-size: the follow model is square, not {rebuild.follow_size}")
     model, onnx_sha = read_onnx(source_path)
-    width, height = parse_size(rebuild.input_size)
     calibration = None
     if rebuild.mode == "int8":
         calibration = calibration_inputs(rebuild.calib, width, height, rebuild.samples, rebuild.seed)
@@ -221,10 +227,7 @@ def _convert_yunet(out: Path, source_path: str | Path | None, eval_data: str | P
     follow_path = follow_file(out)
     follow_path.unlink(missing_ok=True)
     follow = None
-    if rebuild.follow_size != "none":
-        fw, fh = parse_size(rebuild.follow_size)
-        if fw != fh:
-            raise ConfigError(f"--follow-size: the follow model is square, not {rebuild.follow_size}")
+    if fw:
         crops = None
         if rebuild.mode == "int8":
             crops = follow_calibration(out, rebuild.calib, fw, rebuild.samples, rebuild.seed)

@@ -34,7 +34,10 @@ def read_onnx(path: str | Path):
         import onnx
     except ImportError as exc:
         raise MissingExtraError("moodcast convert detector --arch yunet", "train", exc.name or "onnx") from None
-    content = Path(path).read_bytes()
+    try:
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the ONNX file ({exc.strerror})") from None
     try:
         model = onnx.load_from_string(content)
     except Exception as exc:  # onnx raises its own DecodeError types

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from moodcast.edge.errors import ModelError
 from moodcast.edge.paths import MODELS_DIR, SAMPLES_DIR
@@ -178,3 +179,21 @@ def test_following_keeps_the_face_it_follows_not_a_neighbour(data):
         detected += list(before.max(axis=1))
         followed += list(after.max(axis=1))
     assert len(followed) >= 30 and np.median(followed) >= np.median(detected) - 0.05
+
+
+def test_convert_says_what_it_needs_before_converting_anything(tmp_path):
+    out = tmp_path / "yunet.tflite"
+    code, _, err = run_cli("convert", "detector", "--arch", "yunet", "--out", str(out), "--mode", "float32")
+    assert code == 2 and "--source" in err and "yunet_n_dynamic.onnx" in err
+    given = ["--source", str(tmp_path / "any.onnx"), "--mode", "float32"]
+    code, _, err = run_cli(
+        "convert", "detector", "--arch", "yunet", "--out", str(out), *given, "--follow-size", "64x96"
+    )
+    assert code == 2 and "square" in err
+    code, _, err = run_cli(
+        "convert", "detector", "--arch", "yunet", "--out", str(out), *given, "--input-size", "250x190"
+    )
+    assert code == 2 and "multiples of 32" in err
+    code, _, err = run_cli("convert", "detector", "--arch", "yunet", "--out", str(out), "--source", str(ONNX))
+    assert code == 2 and "--calib" in err  # int8 needs calibration photos
+    assert not out.exists()
