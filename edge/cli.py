@@ -90,6 +90,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 f"{image}: {len(entry['faces'])} face(s), scene {scene['emotion'] or 'no face'}"
                 f" ({scene['confidence']:.0%}), genre {entry['genre'] or '-'}"
             )
+            if entry["faces_capped"]:
+                cap = config.detector.max_faces
+                print(
+                    f"  more than {cap} faces found: the {cap} best are listed "
+                    "(detector.max_faces; --set detector.max_faces=N for more)"
+                )
             for i, face in enumerate(entry["faces"]):
                 print(
                     f"  face {i}: box {face['box']} score {face['score']:.2f} "

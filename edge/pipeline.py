@@ -4,7 +4,7 @@ No I/O but the models. Independent images (``still``) skip the gate and the trac
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,6 +54,7 @@ class FrameResult:
     recommendation: Recommendation
     timings_ms: dict[str, float]
     work: Work
+    faces_capped: bool = False  # more faces were found than detector.max_faces lets through
 
     def as_dict(self, box_scale: float = 1.0) -> dict:
         """``box_scale``: pixels of the reported image per pixel of the analysed frame (a large
@@ -63,6 +64,7 @@ class FrameResult:
             "scene": self.scene.as_dict(),
             "genre": self.recommendation.genre,
             "strategy": self.recommendation.strategy,
+            "faces_capped": self.faces_capped,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }
 
@@ -88,13 +90,17 @@ class Pipeline:
         no motion gate, no tracking)."""
         threads = config.runtime.threads
         scene = config.scene.for_stills() if still else config.scene
-        detector = create_detector(config.detector, threads)
         motion = MotionDetector(config.motion) if config.motion.enabled and not still else None
         classifier = EmotionClassifier(config.emotion, threads)
-        faces: FaceStage = EveryFace(detector, classifier)
+        faces: FaceStage
         if config.tracking.enabled and not still:
+            detector = create_detector(config.detector, threads)
             tracker = FaceTracker(config.tracking, can_follow=isinstance(detector, FollowingDetector))
             faces = TrackedFaces(detector, classifier, tracker)
+        else:
+            cap = config.detector.max_faces
+            detector = create_detector(replace(config.detector, max_faces=cap + 1), threads)
+            faces = EveryFace(detector, classifier, cap)
         return cls(faces, SceneTracker(scene), GenreRecommender(config.recommend), motion)
 
     @property
@@ -133,5 +139,5 @@ class Pipeline:
             "recommend": (t3 - t2) * 1e3,
         }
         return FrameResult(
-            ts, found.results, scene, recommendation, timings, Work(moving, found.step, found.classified)
+            ts, found.results, scene, recommendation, timings, Work(moving, found.step, found.classified), found.capped
         )

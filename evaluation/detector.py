@@ -22,6 +22,7 @@ FDDB_ADJUST = {
     "blazeface-full": BoxAdjust(0.961, 1.443, -0.144),
     "blazeface-short": BoxAdjust(0.981, 1.481, -0.193),
     "mtcnn": BoxAdjust(1.147, 1.281, -0.077),
+    "yunet": BoxAdjust(1.100, 1.244, -0.083),
 }
 AP_SCORE_FLOOR = 0.1  # detections kept for the precision-recall curve
 AP_MAX_FACES = 100  # enough for any photo of faces-dev: AP must not be cut by the device's max_faces

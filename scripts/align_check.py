@@ -23,6 +23,7 @@ from moodcast.edge.config import Config
 from moodcast.edge.labels import EMOTIONS
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
+from moodcast.edge.vision.detectors import DetectorOptions
 from moodcast.edge.vision.emotion import EmotionClassifier, EmotionOptions
 from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
 
@@ -51,10 +52,15 @@ def main() -> int:
         default=EmotionOptions.align_min_degrees,
         help="emotion.align_min_degrees for the 'on' column",
     )
+    p.add_argument("--detector", default=DetectorOptions.name, help="the detector whose eye keypoints align")
     args = p.parse_args()
     tilts = args.tilt or [15.0, 25.0]
     config = Config()
-    config = replace(config, emotion=replace(config.emotion, model=args.model))
+    config = replace(
+        config,
+        emotion=replace(config.emotion, model=args.model),
+        detector=replace(config.detector, name=args.detector),
+    )
     pipeline = Pipeline.from_config(config, still=True)
     detector = pipeline.detector
     modes = {

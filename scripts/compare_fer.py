@@ -59,8 +59,11 @@ def main() -> int:
         metavar="SECTION.KEY=VALUE",
         help="moodcast setting, e.g. --set detector.name=blazeface-full",
     )
+    parser.add_argument(
+        "--without-fer", action="store_true", help="moodcast's side alone (its stage costs), e.g. without .venv-fer"
+    )
     args = parser.parse_args()
-    if not Path(args.fer_python).exists():
+    if not args.without_fer and not Path(args.fer_python).exists():
         sys.exit(f"{args.fer_python} not found; see this script's docstring to create the fer venv")
 
     cv2.setNumThreads(1)  # one thread, like the interpreter
@@ -70,21 +73,32 @@ def main() -> int:
     else:
         frames = np.stack([read_image(args.input)] * args.frames)
     rgb = frames[0]
-    config = cfg.load(overrides=cfg.merge(*map(cfg.parse_assignment, args.set)), environ={})
+    config = cfg.load(overrides=[cfg.parse_assignment(s) for s in args.set], environ={})
     pipeline = Pipeline.from_config(config, still=True)
     faces = sum(len(pipeline.process(f).faces) for f in frames)
     for _ in range(5):
         pipeline.process(rgb)
-    ours = []
+    ours, stages = [], []
     for frame in frames:
         t = time.perf_counter()
-        pipeline.process(frame)
+        result = pipeline.process(frame)
         ours.append((time.perf_counter() - t) * 1e3)
+        stages.append(result.timings_ms)
 
     photos = labelled_photos(args.photos)
     truth = np.array([label for _, label in photos])
     still = Pipeline.from_config(config, still=True)
     ours_pred = [largest_face_label(still, read_image(path)) for path, _ in photos]
+    if args.without_fer:
+        rep = score_with_misses(truth, np.asarray(ours_pred))
+        source = args.frames_dir or f"copies of {Path(args.input).name}"
+        cost = "  ".join(f"{k} {np.median([s[k] for s in stages]):.2f}" for k in ("detect", "classify"))
+        print(f"moodcast ({config.detector.name}) on {len(frames)} frames from {source}, {faces} faces found")
+        print(
+            f"p50 {np.percentile(ours, 50):.2f} ms  p95 {np.percentile(ours, 95):.2f} ms  (stages, p50 ms: {cost}); "
+            f"{args.photos}: accuracy {rep.accuracy:.1%}, macro-F1 {rep.macro_f1:.3f}"
+        )
+        return 0
 
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "frames.npz"

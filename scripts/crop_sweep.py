@@ -2,12 +2,14 @@
 end-to-end accuracy on a <class>/<photo> folder; prints a table, best first.
 
     .venv/bin/python scripts/crop_sweep.py [--data ../shared/data/expressions-dev] [--model FILE.tflite]
+        [--detector NAME]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+from dataclasses import replace
 
 import numpy as np
 from checkout import DATA
@@ -16,6 +18,7 @@ from moodcast.edge.config import Config
 from moodcast.edge.labels import EMOTIONS
 from moodcast.edge.pipeline import Pipeline
 from moodcast.edge.sources.images import read_image
+from moodcast.edge.vision.detectors import DetectorOptions
 from moodcast.edge.vision.emotion import EmotionClassifier, EmotionOptions
 from moodcast.evaluation.pipeline import NO_FACE, labelled_photos, score_with_misses
 
@@ -24,8 +27,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(DATA / "expressions-dev"))
     parser.add_argument("--model", help="emotion .tflite (default: the shipped model)")
+    parser.add_argument("--detector", default=DetectorOptions.name, help="the detector whose boxes are framed")
     args = parser.parse_args()
-    config = Config()
+    config = replace(Config(), detector=DetectorOptions(name=args.detector))
     model = args.model or config.emotion.model
     pipeline = Pipeline.from_config(config, still=True)
     photos = [(read_image(p), label) for p, label in labelled_photos(args.data)]

@@ -145,3 +145,24 @@ def test_bench_video_reports_cpu_and_what_the_gate_and_tracking_skipped():
         "--json",
     )
     assert last_json(out)["work"] == {"gated": 0, "detections": 40, "followed": 0, "classified": 40}
+
+
+def test_analyze_says_when_a_photo_has_more_faces_than_max_faces(data):
+    group = str(data / "photos" / "linzaer_25.jpg")
+    code, out, _ = run_cli("analyze", group, str(SAMPLES_DIR / "astronaut.jpg"), "--json")
+    assert code == 0
+    crowd, astronaut = last_json(out)["images"]
+    validate(crowd, "analyze")
+    assert len(crowd["faces"]) == 10 and crowd["faces_capped"] is True
+    assert len(astronaut["faces"]) == 1 and astronaut["faces_capped"] is False
+    code, out, _ = run_cli("analyze", group, "--set", "detector.max_faces=100", "--json")
+    everyone = last_json(out)["images"][0]
+    assert len(everyone["faces"]) > 10 and everyone["faces_capped"] is False
+    # The ten reported are the ten best of all of them.
+    assert [f["box"] for f in crowd["faces"]] == [f["box"] for f in everyone["faces"][:10]]
+    code, out, _ = run_cli("analyze", group)
+    assert "more than 10 faces found: the 10 best are listed" in out
+    # Exactly max_faces faces is not capped.
+    code, out, _ = run_cli("analyze", group, "--set", f"detector.max_faces={len(everyone['faces'])}", "--json")
+    exact = last_json(out)["images"][0]
+    assert len(exact["faces"]) == len(everyone["faces"]) and exact["faces_capped"] is False

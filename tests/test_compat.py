@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from moodcast.edge.paths import MODELS_DIR
+from moodcast.edge.paths import MODELS_DIR, SAMPLES_DIR
 from moodcast.edge.sources.images import read_image
-from moodcast.edge.vision.detectors.base import iou_matrix
+from moodcast.edge.vision.detectors import DetectorOptions, create_detector
+from moodcast.edge.vision.detectors.base import iou_matrix, overlap_matrix
 from moodcast.edge.vision.detectors.blazeface import BlazeFace, BlazeFaceOptions
+from moodcast.edge.vision.detectors.yunet import YuNet, YuNetOptions
+from moodcast.edge.vision.detectors.yunet_follow import square_crop
 from moodcast.edge.vision.runtime import TFLiteModel
 
 REPO = MODELS_DIR.parent
@@ -32,6 +35,8 @@ def test_there_are_shipped_models():
         "mtcnn_pnet.tflite",
         "mtcnn_rnet.tflite",
         "mtcnn_onet.tflite",
+        "yunet.tflite",
+        "yunet_follow.tflite",
     }
 
 
@@ -98,17 +103,25 @@ def test_tflite_runtime_2_14_agrees_with_ai_edge_litert(tmp_path):
             np.testing.assert_allclose(have, want, rtol=1e-3, atol=1e-3, err_msg=key)
 
 
+def int8_detector(name: str):
+    if name == "yunet":
+        return YuNet(YuNetOptions(MODELS_DIR / "yunet.tflite", score_threshold=0.3, max_faces=50))
+    return BlazeFace(
+        BlazeFaceOptions(model=MODELS_DIR / "blazeface_full.tflite", variant="full", score_threshold=0.3, max_faces=50)
+    )
+
+
 @OLD_PYTHON_ONLY
+@pytest.mark.parametrize("name", ["blazeface-full", "yunet"])
 @pytest.mark.parametrize("photo", ["dlib_2008_002470.jpg", "linzaer_17.jpg"])
-def test_int8_detector_finds_the_same_faces_in_tflite_runtime_2_14(tmp_path, photo):
-    path = MODELS_DIR / "blazeface_full.tflite"
-    detector = BlazeFace(BlazeFaceOptions(model=path, variant="full", score_threshold=0.3, max_faces=50))
+def test_int8_detector_finds_the_same_faces_in_tflite_runtime_2_14(tmp_path, photo, name):
+    detector = int8_detector(name)
     assert int8_inside(detector.model)
     scale, px, py = detector.letterbox(read_image(PHOTOS / photo))
-    key = str(path).replace("/", "|")
+    key = str(detector.model.path).replace("/", "|")
     got = run_old_runtime(tmp_path, {key: detector.canvas})
     ours = detector.decode(detector.model.run(detector.canvas), scale, px, py)
-    theirs = detector.decode([got[f"{key}#{i}"] for i in range(2)], scale, px, py)
+    theirs = detector.decode([got[f"{key}#{i}"] for i in range(len(detector.model.outputs))], scale, px, py)
     confident = [f for f in ours if f.score >= 0.5]
     assert len(confident) >= 2
     # Every confident face is there, with about the same score and box (one step of the int8 box
@@ -119,6 +132,23 @@ def test_int8_detector_finds_the_same_faces_in_tflite_runtime_2_14(tmp_path, pho
         best = int(overlap.argmax())
         assert overlap[best] > 0.8 and abs(theirs[best].score - face.score) < 0.05, (face, theirs[best])
     assert abs(len(theirs) - len(ours)) <= max(1, len(ours) // 10)
+
+
+@OLD_PYTHON_ONLY
+def test_the_yunet_follow_model_follows_the_same_face_in_tflite_runtime_2_14(tmp_path):
+    detector = create_detector(DetectorOptions(name="yunet"))
+    frame = read_image(SAMPLES_DIR / "astronaut.jpg")
+    (face,) = detector.detect(frame)
+    follower = detector.follower
+    assert int8_inside(follower.model)
+    square_crop(follower.canvas, frame, face.box)
+    key = str(follower.model.path).replace("/", "|")
+    got = run_old_runtime(tmp_path, {key: follower.canvas})
+    ours = follower.candidates(follower.model.run(follower.canvas), 0.6)
+    theirs = follower.candidates([got[f"{key}#{i}"] for i in range(len(follower.model.outputs))], 0.6)
+    best_ours, best_theirs = ours[ours[:, 4].argmax()], theirs[theirs[:, 4].argmax()]
+    assert abs(best_ours[4] - best_theirs[4]) < 0.05
+    assert overlap_matrix(best_ours[None, :4], best_theirs[None, :4])[0, 0] > 0.9
 
 
 @OLD_PYTHON_ONLY

@@ -79,3 +79,23 @@ def test_mtcnn_from_its_wheel_is_the_shipped_files(tmp_path):
         assert sha(tmp_path / f"mtcnn_{net}.tflite") == sha(MODELS_DIR / f"mtcnn_{net}.tflite"), net
     card = json.loads((tmp_path / "mtcnn.json").read_text())
     assert card["source"]["licence"] == "MIT"
+
+
+def test_yunet_from_its_onnx_file_is_the_shipped_file(tmp_path, data):
+    onnx_file = data.parent / "upstream" / "yunet" / "yunet_n_dynamic.onnx"
+    if not onnx_file.is_file():
+        pytest.skip(f"{onnx_file} is missing: the upstream YuNet weights are reference data beside the checkout")
+    out = tmp_path / "yunet.tflite"
+    calib = ["--calib", str(data / "photos"), "--calib", str(REPO / "samples")]
+    code, _, err = run_cli(
+        "convert", "detector", "--arch", "yunet", "--out", str(out), "--source", str(onnx_file), *calib
+    )
+    assert code == 0, err
+    assert sha(out) == sha(MODELS_DIR / "yunet.tflite")
+    assert sha(tmp_path / "yunet_follow.tflite") == sha(MODELS_DIR / "yunet_follow.tflite")
+    card = json.loads(out.with_suffix(".json").read_text())
+    shipped = json.loads((MODELS_DIR / "yunet.json").read_text())
+    assert card["sha256"] == shipped["sha256"] == sha(out)
+    assert card["source"] == {**shipped["source"], "taken_from": str(onnx_file)} and card["source"]["is_the_known_file"]
+    assert card["licence"] == "Apache-2.0" and "--input-size 256x192" in card["command"]
+    assert card["follow_model"] == shipped["follow_model"] and card["follow_model"]["input"] == "64x64"

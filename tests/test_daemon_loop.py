@@ -261,12 +261,14 @@ def published(states: list[dict], times: list[float]) -> list[str | None]:
     return out
 
 
+@pytest.mark.parametrize("detector", ["blazeface-onet", "yunet"])
 @pytest.mark.parametrize("clip", ["empty_room", "one_face", "enter_and_leave", "two_people"])
-def test_the_gated_daemon_publishes_what_the_full_pipeline_does(clip_frames, clip, record_property):
+def test_the_gated_daemon_publishes_what_the_full_pipeline_does(clip_frames, clip, detector, record_property):
     frames = clip_frames[clip]
     times = [ts for _, ts in frames]
-    full_daemon, full = run(frames, settings=FULL)
-    gated_daemon, gated = run(frames, settings={"mqtt": {"faces": True, "faces_interval_s": 0}})
+    chosen = {"detector": {"name": detector}}
+    full_daemon, full = run(frames, settings={**FULL, **chosen})
+    gated_daemon, gated = run(frames, settings={"mqtt": {"faces": True, "faces_interval_s": 0}, **chosen})
     agree = np.mean([a == b for a, b in zip(published(full.states, times), published(gated.states, times))])
     full_work, work = full_daemon.stats.work, gated_daemon.stats.work
     record_property("agreement", round(float(agree), 4))
@@ -281,6 +283,8 @@ def test_the_gated_daemon_publishes_what_the_full_pipeline_does(clip_frames, cli
     assert full_work["gated"] == 0 and (work["gated"] > 0 or clip == "two_people")
     ids = {face["id"] for message in gated.faces for face in message["faces"]}
     assert len(ids) == {"empty_room": 0, "one_face": 1, "enter_and_leave": 1, "two_people": 2}[clip], ids
+    if clip in ("one_face", "two_people"):  # the tracked faces are followed, not detected each frame
+        assert work["followed"] > work["detections"], work
     if clip == "empty_room":  # nobody, nothing moving: the idle cap (2 per second) instead of 10
         assert gated_daemon.stats.processed <= 9 * 3 and full_daemon.stats.processed == 90  # + one per detection
 

@@ -40,6 +40,7 @@ def test_missing_corrupt_and_wrong_models_are_named(tmp_path):
         ("blazeface-onet", None, 0.75),  # all six boxed group photos, faces 37-109 px
         ("blazeface-full", None, 0.75),
         ("mtcnn", None, 0.85),
+        ("yunet", None, 0.85),
         ("blazeface-short", ["dlib_2008_001322.jpg"], 1.0),  # short range: near, large faces only
     ],
 )

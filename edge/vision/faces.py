@@ -45,6 +45,7 @@ class FacesFound:
     classified: int
     detect_ms: float
     classify_ms: float
+    capped: bool = False  # the detector found more faces than it may report
 
 
 class FaceStage(Protocol):
@@ -55,19 +56,23 @@ class FaceStage(Protocol):
 
 
 class EveryFace:
-    """Every face detected and classified in every frame."""
+    """Every face detected and classified in every frame. With ``cap``, the detector keeps one
+    face more than ``cap`` (its ``max_faces``), so that a frame with more faces than may be
+    reported is known as such: the best ``cap`` are kept and the result says it was capped."""
 
-    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier):
-        self.detector, self.classifier = detector, classifier
+    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, cap: int | None = None):
+        self.detector, self.classifier, self.cap = detector, classifier, cap
 
     def run(self, rgb: np.ndarray, ts: float, moving: bool) -> FacesFound:
         t0 = time.perf_counter()
         faces = self.detector.detect(rgb)
+        capped = self.cap is not None and len(faces) > self.cap
+        faces = faces[: self.cap] if capped else faces
         t1 = time.perf_counter()
         emotions = self.classifier.classify(rgb, faces)
         t2 = time.perf_counter()
         results = [FaceResult(f, e) for f, e in zip(faces, emotions)]
-        return FacesFound(results, Step.DETECT, len(faces), (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+        return FacesFound(results, Step.DETECT, len(faces), (t1 - t0) * 1e3, (t2 - t1) * 1e3, capped)
 
 
 class TrackedFaces:

@@ -12,10 +12,11 @@ from moodcast.edge.vision.detectors.base import Box, Face, FaceDetector
 from moodcast.edge.vision.detectors.blazeface import BlazeFaceFull, BlazeFaceShort
 from moodcast.edge.vision.detectors.mtcnn import Mtcnn
 from moodcast.edge.vision.detectors.refined import BlazeFaceOnet, RefinedOptions
+from moodcast.edge.vision.detectors.yunet import YuNet
 
 __all__ = ["BACKENDS", "Box", "DetectorOptions", "Face", "FaceDetector", "create_detector", "default_threshold"]
 
-BACKENDS = {cls.name: cls for cls in (BlazeFaceOnet, BlazeFaceFull, BlazeFaceShort, Mtcnn)}
+BACKENDS = {cls.name: cls for cls in (BlazeFaceOnet, YuNet, BlazeFaceFull, BlazeFaceShort, Mtcnn)}
 
 
 @dataclass(frozen=True)
