@@ -86,8 +86,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             entry["annotated"] = str(out)
         if not args.json:
             scene = entry["scene"]
+            unread = f", {scene['unclassified']} too small to read" if scene["unclassified"] else ""
             print(
-                f"{image}: {len(entry['faces'])} face(s), scene {scene['emotion'] or 'no face'}"
+                f"{image}: {len(entry['faces'])} face(s){unread}, scene "
+                f"{scene['emotion'] or ('none readable' if unread else 'no face')}"
                 f" ({scene['confidence']:.0%}), genre {entry['genre'] or '-'}"
             )
             if entry["faces_capped"]:
@@ -97,10 +99,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     "(detector.max_faces; --set detector.max_faces=N for more)"
                 )
             for i, face in enumerate(entry["faces"]):
-                print(
-                    f"  face {i}: box {face['box']} score {face['score']:.2f} "
+                read = (
                     f"{face['emotion']} {face['confidence']:.0%}"
+                    if face["classified"]
+                    else f"not classified: {face['why']}"
                 )
+                print(f"  face {i}: box {face['box']} score {face['score']:.2f} {read}")
     if args.json:
         print_json_last({"images": results})
     return 1 if failed else 0

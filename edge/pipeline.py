@@ -129,7 +129,8 @@ class Pipeline:
         t1 = time.perf_counter()
         found = self.faces.run(rgb, ts, moving)
         t2 = time.perf_counter()
-        scene = self.scene.update([SceneFace(r.face.box.area, r.emotion.probabilities) for r in found.results], ts)
+        read = [SceneFace(r.face.box.area, r.emotion.probabilities) for r in found.results if r.emotion is not None]
+        scene = self.scene.update(read, ts, unclassified=len(found.results) - len(read))
         recommendation = self.recommender.recommend(scene, ts)
         t3 = time.perf_counter()
         timings = {

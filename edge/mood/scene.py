@@ -4,7 +4,10 @@ Per frame, the faces' probabilities are combined (``largest`` face only, e.g. a 
 ``room``: area-weighted mean), smoothed with an exponential moving average whose time constant
 is in seconds (so it behaves the same at any frame rate), and the reported emotion changes only
 when a new one has led by ``switch_margin`` for ``min_dwell_s``. "No face" is a state too: after
-``no_face_after_s`` without a face the scene emotion becomes ``None``.
+``no_face_after_s`` without a face the scene emotion becomes ``None``. Faces too small to read
+(``emotion.min_face_px``) count as faces in view but carry no emotion: a scene of only such faces
+is treated as one without a face (its emotion held, then ``None``) and says how many it could not
+read (``unclassified``).
 """
 
 from __future__ import annotations
@@ -80,13 +83,14 @@ class Scene:
     probabilities: np.ndarray
     valence: float
     arousal: float
-    faces: int
+    faces: int  # in view, read or not
     changed: bool  # the reported emotion differs from the previous frame's
+    unclassified: int = 0  # of ``faces``, those too small to read
 
     @classmethod
-    def nobody(cls, faces: int = 0, changed: bool = False) -> Scene:
-        """The scene with no emotion: nobody in view (or no frame analysed)."""
-        return cls(None, 0.0, np.zeros(len(EMOTIONS), np.float32), 0.0, 0.0, faces, changed)
+    def nobody(cls, faces: int = 0, changed: bool = False, unclassified: int = 0) -> Scene:
+        """The scene with no emotion: nobody in view, no face readable, or no frame analysed."""
+        return cls(None, 0.0, np.zeros(len(EMOTIONS), np.float32), 0.0, 0.0, faces, changed, unclassified)
 
     def as_dict(self) -> dict:
         """The scene as published (``.../state``) and answered (``analyze``, the API)."""
@@ -97,6 +101,7 @@ class Scene:
             "valence": round(self.valence, 4),
             "arousal": round(self.arousal, 4),
             "faces": self.faces,
+            "unclassified": self.unclassified,
         }
 
 
@@ -121,7 +126,9 @@ class SceneTracker:
         self._challenger: str | None = None
         self._challenger_since = 0.0
 
-    def update(self, faces: list[SceneFace], ts: float) -> Scene:
+    def update(self, faces: list[SceneFace], ts: float, unclassified: int = 0) -> Scene:
+        """``faces``: the frame's classified faces; ``unclassified``: how many more are in view
+        too small to read (they count as faces, not as emotions)."""
         o = self.options
         previous = self._emotion
         dt = 0.0 if self._last_ts is None else max(ts - self._last_ts, 0.0)
@@ -138,11 +145,12 @@ class SceneTracker:
         elif self._last_face_ts is None or ts - self._last_face_ts >= o.no_face_after_s - 1e-6:
             self._smoothed, self._emotion, self._challenger = None, None, None
         if self._smoothed is None:
-            return Scene.nobody(len(faces), previous is not None)
+            return Scene.nobody(len(faces) + unclassified, previous is not None, unclassified)
         probs = self._smoothed
         v, a = valence_arousal(probs)
         confidence = float(probs[EMOTIONS.index(self._emotion)])
-        return Scene(self._emotion, confidence, probs, v, a, len(faces), self._emotion != previous)
+        count = len(faces) + unclassified
+        return Scene(self._emotion, confidence, probs, v, a, count, self._emotion != previous, unclassified)
 
     def _decide(self, ts: float) -> None:
         """Hysteresis: switch only to a leader that beat the current emotion for min_dwell_s."""

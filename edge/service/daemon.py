@@ -168,7 +168,7 @@ class Daemon:
 
     def _publish_state(self, force: bool = False) -> None:
         payload = state_payload(self._result, self.enabled, self.stats.source_ok)
-        keys = ("emotion", "genre", "strategy", "faces", "enabled", "source_ok")
+        keys = ("emotion", "genre", "strategy", "faces", "unclassified", "enabled", "source_ok")
         changed = self._last_state is None or any(payload[k] != self._last_state[k] for k in keys)
         due = self.clock() - self._last_state_at >= self.config.mqtt.heartbeat_s
         if force or changed or due:

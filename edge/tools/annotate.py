@@ -16,6 +16,7 @@ COLOURS = {  # RGB
     "sad": (58, 134, 255),
     "surprise": (255, 0, 110),
 }
+UNREAD = (96, 96, 96)  # a face too small to classify
 
 
 def _label(image: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int]) -> None:
@@ -31,11 +32,12 @@ def draw(rgb: np.ndarray, result: FrameResult) -> np.ndarray:
     out = rgb.copy()
     for face in result.faces:
         b = face.face.box
-        colour = COLOURS[face.emotion.label]
+        e = face.emotion
+        colour = COLOURS[e.label] if e else UNREAD
         p0, p1 = (int(b.x), int(b.y)), (int(b.x + b.w), int(b.y + b.h))
         cv2.rectangle(out, p0, p1, colour, 2)
-        _label(out, f"{face.emotion.label} {face.emotion.confidence:.0%}", p0[0], p0[1] - 2, colour)
-    scene = result.scene.emotion or "no face"
+        _label(out, f"{e.label} {e.confidence:.0%}" if e else "too small", p0[0], p0[1] - 2, colour)
+    scene = result.scene.emotion or ("none readable" if result.scene.unclassified else "no face")
     _label(out, f"scene: {scene}  genre: {result.recommendation.genre or '-'}", 4, 20, (255, 255, 255))
     return out
 

@@ -14,6 +14,8 @@ from moodcast.edge.paths import MODELS_DIR
 from moodcast.edge.vision.detectors.base import Box, Face
 from moodcast.edge.vision.runtime import TFLiteModel, dequantize, quantize
 
+MIN_FACE_PX = 24  # measured: see EmotionOptions.min_face_px
+
 
 @dataclass(frozen=True)
 class EmotionOptions:
@@ -33,6 +35,10 @@ class EmotionOptions:
     # the model was trained on turned crops. Both measured in models/README.md ("Face alignment").
     align: bool = True
     align_min_degrees: float = 12.0
+    # Faces whose detector box (its larger side, in the analysed frame's pixels) is smaller are
+    # reported but not classified: below it the model reads little more than noise
+    # (scripts/face_size_floor.py, models/README.md "Small faces"). 0 classifies every face.
+    min_face_px: int = MIN_FACE_PX
 
     def __post_init__(self):
         if not self.model:
@@ -43,6 +49,15 @@ class EmotionOptions:
             raise ConfigError(f"align_min_degrees: must be 0-45 degrees, got {self.align_min_degrees!r}")
         if not -1 <= self.shift_y <= 1:
             raise ConfigError(f"shift_y: must be between -1 and 1 box heights, got {self.shift_y!r}")
+        if not 0 <= self.min_face_px <= 1000:
+            raise ConfigError(f"min_face_px: must be 0-1000 pixels (0: classify every face), got {self.min_face_px!r}")
+
+    def too_small(self, box: Box) -> str | None:
+        """Why a face with this box is not classified (too small to read), or None."""
+        side = max(box.w, box.h)
+        if side >= self.min_face_px:
+            return None
+        return f"too small ({int(side)} px < {self.min_face_px} px)"
 
 
 @dataclass(frozen=True)

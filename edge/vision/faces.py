@@ -19,19 +19,32 @@ from moodcast.edge.vision.tracker import FaceTracker, Step
 @dataclass(frozen=True)
 class FaceResult:
     face: Face
-    emotion: Emotion
+    emotion: Emotion | None  # None: not classified, ``why`` says why
     track_id: int | None = None  # the same while the face stays in view (video); None for stills
+    why: str | None = None
+
+    def __post_init__(self):
+        if (self.emotion is None) == (self.why is None):
+            raise ValueError("a face has an emotion or a reason it has none, not both")
+
+    @classmethod
+    def unclassified(cls, face: Face, why: str, track_id: int | None = None) -> FaceResult:
+        return cls(face, None, track_id, why)
 
     def as_dict(self, box_scale: float = 1.0) -> dict:
-        """``box_scale``: pixels of the reported image per pixel of the analysed frame."""
+        """``box_scale``: pixels of the reported image per pixel of the analysed frame. An
+        unclassified face has null emotion, confidence and probabilities and says ``why``."""
         track = {} if self.track_id is None else {"id": self.track_id}
+        e = self.emotion
         return {
             **track,
             "box": self.face.box.scaled(box_scale).as_list(),
             "score": round(self.face.score, 4),
-            "emotion": self.emotion.label,
-            "confidence": round(self.emotion.confidence, 4),
-            "probabilities": self.emotion.as_dict(),
+            "classified": e is not None,
+            **({} if self.why is None else {"why": self.why}),
+            "emotion": e.label if e else None,
+            "confidence": round(e.confidence, 4) if e else None,
+            "probabilities": e.as_dict() if e else None,
         }
 
 
@@ -69,10 +82,14 @@ class EveryFace:
         capped = self.cap is not None and len(faces) > self.cap
         faces = faces[: self.cap] if capped else faces
         t1 = time.perf_counter()
-        emotions = self.classifier.classify(rgb, faces)
+        why = [self.classifier.options.too_small(f.box) for f in faces]
+        emotions = iter(self.classifier.classify(rgb, [f for f, w in zip(faces, why) if w is None]))
         t2 = time.perf_counter()
-        results = [FaceResult(f, e) for f, e in zip(faces, emotions)]
-        return FacesFound(results, Step.DETECT, len(faces), (t1 - t0) * 1e3, (t2 - t1) * 1e3, capped)
+        results = [
+            FaceResult(f, next(emotions)) if w is None else FaceResult.unclassified(f, w) for f, w in zip(faces, why)
+        ]
+        classified = why.count(None)
+        return FacesFound(results, Step.DETECT, classified, (t1 - t0) * 1e3, (t2 - t1) * 1e3, capped)
 
 
 class TrackedFaces:
@@ -94,9 +111,16 @@ class TrackedFaces:
         else:
             tracks = self.tracker.tracks
         t1 = time.perf_counter()
-        due = self.tracker.due()
+        why = {id(t): self.classifier.options.too_small(t.face.box) for t in tracks}
+        # A face too small to read is not classified, and forgets what it was read as when larger.
+        self.tracker.unclassified([t for t in tracks if why[id(t)] is not None])
+        due = [t for t in self.tracker.due() if why.get(id(t)) is None]
         self.tracker.classified(due, self.classifier.classify(rgb, [t.face for t in due]))
         t2 = time.perf_counter()
-        # Every track is classified by now: a track is due until it has an emotion.
-        results = [FaceResult(t.face, t.emotion, t.id) for t in tracks if t.emotion is not None]
+        # Every readable track is classified by now: a track is due until it has an emotion.
+        results = [
+            FaceResult(t.face, t.emotion, t.id) if w is None else FaceResult.unclassified(t.face, w, t.id)
+            for t in tracks
+            if (w := why[id(t)]) is not None or t.emotion is not None
+        ]
         return FacesFound(results, step, len(due), (t1 - t0) * 1e3, (t2 - t1) * 1e3)
