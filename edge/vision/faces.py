@@ -112,8 +112,7 @@ class TrackedFaces:
             tracks = self.tracker.tracks
         t1 = time.perf_counter()
         why = {id(t): self.classifier.options.too_small(t.face.box) for t in tracks}
-        # A face too small to read is not classified, and forgets what it was read as when larger.
-        self.tracker.unclassified([t for t in tracks if why[id(t)] is not None])
+        # A face too small to read is not classified; once it grows, its moved box makes it due.
         due = [t for t in self.tracker.due() if why.get(id(t)) is None]
         self.tracker.classified(due, self.classifier.classify(rgb, [t.face for t in due]))
         t2 = time.perf_counter()

@@ -159,12 +159,6 @@ class FaceTracker:
             if id(track) not in done:
                 track.frames_since_classified += 1
 
-    def unclassified(self, tracks: list[Track]) -> None:
-        """These tracks are not classified now (too small): they drop their emotion, so they are
-        due as soon as they can be read again."""
-        for track in tracks:
-            track.emotion, track.classified_box = None, None
-
     def due(self) -> list[Track]:
         """The tracks to classify in this frame."""
         if not self.options.enabled:
