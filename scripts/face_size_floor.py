@@ -10,7 +10,7 @@ Each crop is brought to that side (INTER_AREA down, as a small face is sampled),
 (INTER_LINEAR up, INTER_AREA down), and classified with the mirror averaged in, as the device does.
 
     .venv/bin/python scripts/face_size_floor.py [--data ../shared/data/fer2013/archive.zip]
-        [--faces ../shared/data/faces-dev] [--within 5] [--noise 5]
+        [--faces ../shared/data/faces-dev] [--detector NAME] [--within 5] [--noise 5]
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--within", type=float, default=5.0, help="points of the clean accuracy a size must keep")
     parser.add_argument("--noise", type=float, default=5.0, help="the noise column the floor is chosen on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--detector", default=DetectorOptions.name, help="the detector whose boxes are counted")
     args = parser.parse_args()
     options = EmotionOptions(model=args.model) if args.model else EmotionOptions()
     size = EmotionClassifier(options).size
@@ -85,13 +86,13 @@ def main() -> None:
         f"{args.within:g} points at noise {args.noise:g}"
     )
 
-    detector = create_detector(DetectorOptions())
+    detector = create_detector(DetectorOptions(name=args.detector))
     sides = []
     for entry in read_annotations(args.faces):
         sides += [max(f.box.w, f.box.h) for f in detector.detect(read_image(f"{args.faces}/{entry['file']}"))]
     sides_a = np.array(sides)
     print(
-        f"\n{len(sides)} faces found by {DetectorOptions().name} on {args.faces} (photos as given): box side "
+        f"\n{len(sides)} faces found by {args.detector} on {args.faces} (photos as given): box side "
         f"min {sides_a.min():.0f}, median {np.median(sides_a):.0f} px"
     )
     for n in SIZES:

@@ -71,7 +71,8 @@ class FaceStage(Protocol):
 class EveryFace:
     """Every face detected and classified in every frame. With ``cap``, the detector keeps one
     face more than ``cap`` (its ``max_faces``), so that a frame with more faces than may be
-    reported is known as such: the best ``cap`` are kept and the result says it was capped."""
+    reported is known as such: the best ``cap`` are kept and the result says it was capped. Faces
+    under ``emotion.min_face_px`` are reported without an emotion and left out of the invoke."""
 
     def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, cap: int | None = None):
         self.detector, self.classifier, self.cap = detector, classifier, cap
@@ -95,7 +96,8 @@ class EveryFace:
 class TrackedFaces:
     """Faces through ``tracker``: a full detection when it is due, else the known faces followed
     (a ``FollowingDetector``'s refinement around their last boxes) or held; only the faces due
-    are classified, the others keep their last emotion."""
+    are classified, the others keep their last emotion. Faces under ``emotion.min_face_px`` are
+    never due: they are reported without an emotion."""
 
     def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, tracker: FaceTracker):
         self.detector, self.classifier, self.tracker = detector, classifier, tracker
