@@ -9,12 +9,12 @@ from the evaluation set.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
+from moodcast.convert.tf import image_model_tflite
 from moodcast.convert.tflite_graph import load_graph
 from moodcast.edge.sources.images import IMAGE_SUFFIXES, read_image
 from moodcast.edge.vision.detectors.blazeface import letterbox_geometry, shrink
@@ -64,21 +64,4 @@ def convert_blazeface(
     ``mode`` int8: int8 weights and activations, float input and output (the decoder wants
     pixels and logits); float32: the same graph unquantized.
     """
-    spec = tf.TensorSpec((1, height, width, 3), tf.float32, name="input")
-    function = tf.function(load_graph(content), input_signature=[spec])
-    concrete = function.get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], function)
-    if mode == "int8":
-        if calibration is None:
-            raise ValueError("int8 needs calibration images")
-
-        def representative() -> Iterator[list[np.ndarray]]:
-            for image in calibration:
-                yield [image[None]]
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    elif mode != "float32":
-        raise ValueError(f"mode must be int8 or float32, not {mode!r}")
-    return converter.convert()
+    return image_model_tflite(load_graph(content), width, height, mode, calibration)

@@ -12,12 +12,12 @@ per stride and kind, with the class and objectness sigmoids side by side (``scor
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from moodcast.convert.tf import tensorflow
+from moodcast.convert.tf import image_model_tflite, tensorflow
 from moodcast.edge.errors import MissingExtraError, ModelError
 
 STRIDES = (8, 16, 32)
@@ -141,25 +141,7 @@ def calibration_inputs(folders, width: int, height: int, count: int, seed: int) 
 def convert_yunet(model, width: int, height: int, mode: str = "int8", calibration: np.ndarray | None = None) -> bytes:
     """YuNet as a TFLite file of input ``width`` x ``height`` (multiples of 32), float input and
     outputs; ``mode`` int8: int8 weights (per channel) and activations; float32: unquantized."""
-    tf = tensorflow()
-    graph = yunet_graph(model)
-    spec = tf.TensorSpec((1, height, width, 3), tf.float32, name="input")
-    function = tf.function(graph, input_signature=[spec])
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
-    if mode == "int8":
-        if calibration is None:
-            raise ValueError("int8 needs calibration images")
-
-        def representative() -> Iterator[list[np.ndarray]]:
-            for image in calibration:
-                yield [image[None]]
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    elif mode != "float32":
-        raise ValueError(f"mode must be int8 or float32, not {mode!r}")
-    return converter.convert()
+    return image_model_tflite(yunet_graph(model), width, height, mode, calibration)
 
 
 def follow_calibration(model: Path, folders, size: int, count: int, seed: int, threshold: float = 0.5) -> np.ndarray:
