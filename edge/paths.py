@@ -1,5 +1,7 @@
-"""Where the shipped files are: data packages of ``moodcast``, in a wheel or a checkout alike."""
+"""Where the shipped files are: data packages of ``moodcast``, in a wheel or a checkout alike;
+and where a device keeps what it writes."""
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -15,3 +17,9 @@ MODELS_DIR = _package_dir("moodcast.models")
 SAMPLES_DIR = _package_dir("moodcast.samples")
 SCHEMAS_DIR = _package_dir("moodcast.schemas")
 CONFIG_EXAMPLE = _package_dir("moodcast.config") / "moodcast.example.toml"
+
+
+def state_directory(environ: dict | os._Environ = os.environ) -> Path:
+    """systemd's $STATE_DIRECTORY, else ~/.local/state/moodcast: the preferences and the page's store."""
+    state = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state) if state else Path.home() / ".local" / "state" / "moodcast"

@@ -35,6 +35,7 @@ from moodcast.edge.labels import EMOTIONS
 from moodcast.edge.mood.recommend import RecommendOptions
 from moodcast.edge.mood.scene import CIRCUMPLEX
 from moodcast.edge.parsing import parse_json
+from moodcast.edge.paths import state_directory
 
 log = logging.getLogger("moodcast.preferences")
 
@@ -66,9 +67,7 @@ class LearnOptions:
     def path(self, environ: dict | os._Environ = os.environ) -> Path:
         if self.file:
             return Path(self.file)
-        state = environ.get("STATE_DIRECTORY", "").split(":")[0]
-        base = Path(state) if state else Path.home() / ".local" / "state" / "moodcast"
-        return base / FILE_NAME
+        return state_directory(environ) / FILE_NAME
 
 
 @dataclass(frozen=True)

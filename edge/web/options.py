@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moodcast.edge.errors import ConfigError
+from moodcast.edge.paths import state_directory
 
 STORE_NAME = "web.sqlite"
 
@@ -15,12 +16,6 @@ STORE_NAME = "web.sqlite"
 def _require(ok: bool, key: str, expected: str, value: object) -> None:
     if not ok:
         raise ConfigError(f"{key}: must be {expected}, got {value!r}")
-
-
-def state_directory(environ: os._Environ | dict = os.environ) -> Path:
-    """systemd's $STATE_DIRECTORY, else ~/.local/state/moodcast (where the preferences live too)."""
-    state = environ.get("STATE_DIRECTORY", "").split(":")[0]
-    return Path(state) if state else Path.home() / ".local" / "state" / "moodcast"
 
 
 def is_loopback(host: str) -> bool:
