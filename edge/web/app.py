@@ -60,6 +60,7 @@ def create_app(
         raise MissingExtraError("moodcast web", "api", exc.name or "flask") from None
 
     app = Flask("moodcast.web", static_folder=None)
+    served = {name: static_file(name) for name in ("index.html", *STATIC)}  # read once, not per request
     app.config["MAX_CONTENT_LENGTH"] = 4096
     web = config.web
     local_hosts = {f"{name}:{web.port}" for name in ("127.0.0.1", "localhost", "[::1]")}
@@ -109,14 +110,14 @@ def create_app(
 
     @app.get("/")
     def page():
-        return make_response(static_file("index.html"), 200, {"Content-Type": "text/html; charset=utf-8"})
+        return make_response(served["index.html"], 200, {"Content-Type": "text/html; charset=utf-8"})
 
     @app.get("/static/<name>")
     def static(name: str):
         if name not in STATIC:
             return error(404, "no such file")
         kind = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}[name.rsplit(".", 1)[1]]
-        return make_response(static_file(name), 200, {"Content-Type": f"{kind}; charset=utf-8"})
+        return make_response(served[name], 200, {"Content-Type": f"{kind}; charset=utf-8"})
 
     @app.get("/api/now")
     def now():
